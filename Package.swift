@@ -1,0 +1,53 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+let package = Package(
+    name: "cross",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cross", targets: ["cross"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+    ],
+    targets: [
+        // libfcgi, as Debian's libfcgi-dev installs it. Only the FastCGI module imports it.
+        .systemLibrary(
+            name: "CFastCGI",
+            providers: [.apt(["libfcgi-dev"])]
+        ),
+        // The FastCGI runtime: workers, request and response values, routing. Knows nothing of payments.
+        .target(
+            name: "FastCGI",
+            dependencies: [
+                "CFastCGI",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        // Cross's HTTP routes, pages and their templates.
+        .target(
+            name: "CrossApp",
+            dependencies: [
+                "FastCGI",
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            resources: [.copy("Templates")]
+        ),
+        .executableTarget(
+            name: "cross",
+            dependencies: [
+                "FastCGI",
+                "CrossApp",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
+        // Starts real nginx and cross processes on free ports for the integration tests.
+        .target(name: "TestStack", dependencies: ["FastCGI"], path: "Tests/TestStack"),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestStack", "FastCGI"]),
+    ],
+    swiftLanguageModes: [.v6]
+)

@@ -1,0 +1,73 @@
+/// Something that answers requests. The server calls it on a worker thread; it may block (file I/O, a
+/// gateway call), since each worker serves one request at a time.
+public protocol Responder: Sendable {
+    func respond(to request: consuming Request) throws -> Response
+}
+
+/// Maps a method and a path pattern to a handler. Patterns are literal segments and `:name` captures:
+/// `/api/orders/:ref` matches `/api/orders/A%2FB` with `ref` = `A/B`. Tests drive it without any socket.
+public struct Router: Responder {
+    public typealias Handler = @Sendable (Request) throws -> Response
+
+    private enum Segment: Sendable, Equatable {
+        case literal(String)
+        case capture(String)
+    }
+
+    private struct Route: Sendable {
+        let method: String
+        let segments: [Segment]
+        let handler: Handler
+    }
+
+    private var routes: [Route] = []
+
+    public init() {}
+
+    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+        let segments = pattern.split(separator: "/").map { piece -> Segment in
+            piece.hasPrefix(":") ? .capture(String(piece.dropFirst())) : .literal(String(piece))
+        }
+        routes.append(Route(method: method.uppercased(), segments: segments, handler: handler))
+    }
+
+    public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add("GET", pattern, handler) }
+    public mutating func post(_ pattern: String, _ handler: @escaping Handler) { add("POST", pattern, handler) }
+
+    /// Finds the route for the request: 404 when no pattern matches the path, 405 (with `Allow`) when the path
+    /// matches only for other methods. HEAD is served by the GET route (the server sends no body for it).
+    public func respond(to request: consuming Request) throws -> Response {
+        let method = request.method == "HEAD" ? "GET" : request.method
+        var allowed: [String] = []
+        for index in routes.indices {
+            guard let captures = match(routes[index].segments, request.pathSegments) else { continue }
+            guard routes[index].method == method else {
+                allowed.append(routes[index].method)
+                continue
+            }
+            request.routeParameters = captures
+            return try routes[index].handler(request)
+        }
+        if !allowed.isEmpty {
+            if allowed.contains("GET") { allowed.append("HEAD") }
+            throw HTTPError(
+                .methodNotAllowed, "\(request.method) is not allowed here.",
+                headers: [("Allow", allowed.joined(separator: ", "))])
+        }
+        throw HTTPError(.notFound, "Nothing here.")
+    }
+
+    private func match(_ pattern: [Segment], _ path: [String]) -> [String: String]? {
+        guard pattern.count == path.count else { return nil }
+        var captures: [String: String] = [:]
+        for (segment, value) in zip(pattern, path) {
+            switch segment {
+            case .literal(let literal):
+                guard literal == value else { return nil }
+            case .capture(let name):
+                captures[name] = value
+            }
+        }
+        return captures
+    }
+}

@@ -1,0 +1,10 @@
+import ArgumentParser
+
+@main
+struct Cross: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "cross",
+        abstract: "TMoney Online payments for merchants: a FastCGI responder behind nginx.",
+        subcommands: [Serve.self]
+    )
+}

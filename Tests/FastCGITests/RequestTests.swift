@@ -1,0 +1,92 @@
+import Testing
+@testable import FastCGI
+
+@Suite struct RequestTests {
+    @Test func pathSegmentsAreDecodedOneByOne() throws {
+        let request = try Request(method: "GET", uri: "/api/orders/A%2FB%20C?x=1")
+        #expect(request.rawPath == "/api/orders/A%2FB%20C")
+        #expect(request.pathSegments == ["api", "orders", "A/B C"])
+        #expect(request.query["x"] == "1")
+    }
+
+    @Test func rootAndDoubleSlashes() throws {
+        #expect(try Request(method: "GET", uri: "/").pathSegments == [])
+        #expect(try Request(method: "GET", uri: "//a///b/").pathSegments == ["a", "b"])
+    }
+
+    @Test func malformedQueryIsA400() {
+        #expect(throws: HTTPError.self) { try Request(method: "GET", uri: "/notify?amount=%ZZ") }
+        do {
+            _ = try Request(method: "GET", uri: "/notify?amount=%ZZ")
+        } catch {
+            #expect(error.status == .badRequest)
+            #expect(error.message.contains("query"))
+        }
+    }
+
+    @Test func malformedPathIsA400() throws {
+        let error = #expect(throws: HTTPError.self) { try Request(method: "GET", uri: "/api/orders/%E2%82") }
+        #expect(error?.status == .badRequest)
+    }
+
+    @Test func formBodyIsDecoded() throws {
+        let request = try Request(
+            method: "POST", uri: "/checkout", body: Array("amount=15000&description=Caf%C3%A9+noir&amount=1".utf8),
+            contentType: "application/x-www-form-urlencoded; charset=UTF-8")
+        #expect(request.form["description"] == "Café noir")
+        #expect(request.form.all("amount") == ["15000", "1"])
+    }
+
+    @Test func malformedFormBodyIsA400() {
+        let error = #expect(throws: HTTPError.self) {
+            try Request(method: "POST", uri: "/checkout", body: Array("a=%".utf8), contentType: "application/x-www-form-urlencoded")
+        }
+        #expect(error?.status == .badRequest)
+        let notUTF8 = #expect(throws: HTTPError.self) {
+            try Request(method: "POST", uri: "/checkout", body: [0x61, 0x3D, 0xFF], contentType: "application/x-www-form-urlencoded")
+        }
+        #expect(notUTF8?.status == .badRequest)
+    }
+
+    @Test func headersComeFromHTTPParameters() throws {
+        let request = try Request(method: "GET", uri: "/", headers: ["User-Agent": "curl/8", "X-Forwarded-For": "10.0.0.1"])
+        #expect(request.header("user-agent") == "curl/8")
+        #expect(request.header("X-FORWARDED-FOR") == "10.0.0.1")
+        #expect(request.headers["x-forwarded-for"] == "10.0.0.1")
+        #expect(request.header("accept") == nil)
+    }
+
+    struct Order: Decodable, Equatable {
+        let purchaseref: String
+        let amount: Int
+    }
+
+    @Test func jsonBodyDecodes() throws {
+        let request = try Request(method: "POST", uri: "/api/orders", body: Array(#"{"purchaseref":"A1","amount":15000}"#.utf8), contentType: "application/json")
+        #expect(try request.decodeJSON(Order.self) == Order(purchaseref: "A1", amount: 15000))
+    }
+
+    @Test func badJSONNamesTheProblem() throws {
+        let missing = try Request(method: "POST", uri: "/api/orders", body: Array(#"{"purchaseref":"A1"}"#.utf8), contentType: "application/json")
+        let error = #expect(throws: HTTPError.self) { try missing.decodeJSON(Order.self) }
+        #expect(error?.status == .badRequest)
+        #expect(error?.message.contains("amount") == true)
+        let wrongType = try Request(method: "POST", uri: "/api/orders", body: Array(#"{"purchaseref":"A1","amount":"x"}"#.utf8), contentType: "application/json")
+        #expect((#expect(throws: HTTPError.self) { try wrongType.decodeJSON(Order.self) })?.message.contains("amount") == true)
+        let notJSON = try Request(method: "POST", uri: "/api/orders", body: Array("{".utf8), contentType: "application/json")
+        #expect((#expect(throws: HTTPError.self) { try notJSON.decodeJSON(Order.self) })?.status == .badRequest)
+        let form = try Request(method: "POST", uri: "/api/orders", body: Array("a=1".utf8), contentType: "text/plain")
+        #expect((#expect(throws: HTTPError.self) { try form.decodeJSON(Order.self) })?.status == .unsupportedMediaType)
+    }
+
+    @Test func parametersKeepEverythingNginxSent() throws {
+        var params: CGIParameters = ["REQUEST_METHOD": "GET", "REQUEST_URI": "/", "HTTPS": "on"]
+        params["HTTPS"] = "off"
+        params["SERVER_NAME"] = "shop.example"
+        let request = try Request(params: params)
+        #expect(request.params["HTTPS"] == "off")
+        #expect(request.params["SERVER_NAME"] == "shop.example")
+        #expect(request.params["REQUEST_URI"] == "/")
+        #expect(Array(request.params).count == 4)
+    }
+}

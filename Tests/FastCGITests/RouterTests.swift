@@ -1,0 +1,41 @@
+import Testing
+@testable import FastCGI
+
+@Suite struct RouterTests {
+    var router: Router {
+        var router = Router()
+        router.get("/") { _ in .text("home") }
+        router.get("/api/orders/:ref") { request in .text("get " + request.routeParameters["ref"]!) }
+        router.post("/api/orders") { _ in .text("create", status: .created) }
+        router.get("/return/:outcome") { request in .text("return " + request.routeParameters["outcome"]!) }
+        return router
+    }
+
+    func body(_ response: Response) -> String { String(decoding: response.body, as: UTF8.self) }
+
+    @Test func literalAndCaptureRoutes() throws {
+        #expect(body(try router.respond(to: Request(method: "GET", uri: "/"))) == "home")
+        #expect(body(try router.respond(to: Request(method: "GET", uri: "/api/orders/A%2F1"))) == "get A/1")
+        #expect(try router.respond(to: Request(method: "POST", uri: "/api/orders")).status == .created)
+        #expect(body(try router.respond(to: Request(method: "GET", uri: "/return/accept?ref=1"))) == "return accept")
+    }
+
+    @Test func headIsServedByGet() throws {
+        #expect(body(try router.respond(to: Request(method: "HEAD", uri: "/"))) == "home")
+    }
+
+    @Test func unknownPathIs404() throws {
+        for uri in ["/nope", "/api/orders/a/b", "/api", "/api/orders/x/"] where uri != "/api/orders/x/" {
+            let error = #expect(throws: HTTPError.self) { try router.respond(to: Request(method: "GET", uri: uri)) }
+            #expect(error?.status == .notFound, "\(uri)")
+        }
+    }
+
+    @Test func wrongMethodIs405WithAllow() throws {
+        let error = #expect(throws: HTTPError.self) { try router.respond(to: Request(method: "DELETE", uri: "/api/orders/1")) }
+        #expect(error?.status == .methodNotAllowed)
+        #expect(error?.headers.first(where: { $0.name == "Allow" })?.value == "GET, HEAD")
+        let post = #expect(throws: HTTPError.self) { try router.respond(to: Request(method: "GET", uri: "/api/orders")) }
+        #expect(post?.status == .methodNotAllowed)
+    }
+}
