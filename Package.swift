@@ -11,6 +11,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // libfcgi, as Debian's libfcgi-dev installs it. Only the FastCGI module imports it.
@@ -26,11 +27,27 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
+        // The payment domain: orders and their states, the TMoney Online protocol, validation. No I/O.
+        .target(
+            name: "Payments",
+            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
+        ),
+        // One Linux call Swift's Glibc module does not declare (fallocate).
+        .target(name: "CSystem"),
+        // Orders as flat JSON files, the journal, locks and crash recovery: the only code that writes them.
+        .target(
+            name: "OrderStore",
+            dependencies: [
+                "Payments", "FastCGI", "CSystem",
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
         // Cross's HTTP routes, pages and their templates.
         .target(
             name: "CrossApp",
             dependencies: [
-                "FastCGI",
+                "FastCGI", "Payments", "OrderStore",
+                .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
             resources: [.copy("Templates")]
@@ -38,13 +55,14 @@ let package = Package(
         .executableTarget(
             name: "cross",
             dependencies: [
-                "FastCGI",
-                "CrossApp",
+                "FastCGI", "CrossApp", "OrderStore", "Payments",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
         ),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
+        .testTarget(name: "PaymentsTests", dependencies: ["Payments"]),
+        .testTarget(name: "OrderStoreTests", dependencies: ["OrderStore", "Payments"]),
         // Starts real nginx and cross processes on free ports for the integration tests.
         .target(name: "TestStack", dependencies: ["FastCGI"], path: "Tests/TestStack"),
         .testTarget(name: "IntegrationTests", dependencies: ["TestStack", "FastCGI"]),

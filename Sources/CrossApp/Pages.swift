@@ -1,11 +1,13 @@
 import FastCGI
 import Foundation
 import Mustache
+import Payments
 
-/// The HTML templates (`Templates/*.mustache`, shipped as resources), loaded once at start.
-/// `{{value}}` is HTML-escaped by Mustache; templates never use the unescaped `{{{value}}}` form.
+/// The HTML templates (`Templates/*.mustache`) and the words that fill them (`Templates/strings.json`),
+/// loaded once at start. `{{value}}` is HTML-escaped by Mustache; no template uses the unescaped `{{{value}}}`.
 public struct Pages: Sendable {
     private let library: MustacheLibrary
+    public let strings: Strings
 
     public init(directory: String) throws {
         var templates: [String: MustacheTemplate] = [:]
@@ -15,6 +17,7 @@ public struct Pages: Sendable {
             templates[String(file.dropLast(".mustache".count))] = try MustacheTemplate(string: text)
         }
         library = MustacheLibrary(templates: templates)
+        strings = try Strings(file: directory + "/strings.json")
     }
 
     /// The templates bundled with the executable.
@@ -25,7 +28,7 @@ public struct Pages: Sendable {
         return try Pages(directory: path)
     }
 
-    /// Renders `template` with `context`; a missing template is a programming error caught by the tests.
+    /// Renders `template` with `context`; a missing template is a programming error the tests catch.
     public func render(_ template: String, _ context: [String: Any]) -> String {
         guard let html = library.render(context, withTemplate: template) else {
             preconditionFailure("no template named \(template)")
@@ -37,5 +40,14 @@ public struct Pages: Sendable {
         var response = Response.html(render(template, context), status: status)
         response.headers.append(("Cache-Control", "no-store"))
         return response
+    }
+
+    /// A page in `language` with its words under `t`.
+    public func page(_ template: String, _ language: Language, title: String, _ context: [String: Any], status: HTTPStatus = .ok) -> Response {
+        var context = context
+        context["t"] = strings.words(language)
+        context["lang"] = language.rawValue
+        context["title"] = title
+        return response(template, context, status: status)
     }
 }

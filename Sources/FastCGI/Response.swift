@@ -117,11 +117,21 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
     public let status: HTTPStatus
     public let message: String
     public var headers: [(name: String, value: String)]
+    /// A page made by the handler itself (a 404 in the shopper's language), sent instead of the error page.
+    public let page: Response?
 
     public init(_ status: HTTPStatus, _ message: String, headers: [(name: String, value: String)] = []) {
         self.status = status
         self.message = message
         self.headers = headers
+        page = nil
+    }
+
+    public init(page: Response, message: String) {
+        status = page.status
+        self.message = message
+        headers = []
+        self.page = page
     }
 
     public var description: String { "\(status): \(message)" }

@@ -192,7 +192,7 @@ public final class Server: Sendable {
             request = parsed
             response = try responder.respond(to: parsed)
         } catch let error as HTTPError {
-            response = errorPage(error, request)
+            response = error.page ?? errorPage(error, request)
             response.headers += error.headers
         } catch {
             let id = Self.errorID()

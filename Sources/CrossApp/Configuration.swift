@@ -1,0 +1,184 @@
+import Foundation
+import Payments
+
+/// Cross's settings: one JSON file (`--config` or `CROSS_CONFIG`). Checked at start: a bad value stops
+/// start-up with a message naming its key. Secrets may come from the environment instead of the file:
+/// `CROSS_API_KEYS` (comma-separated), `CROSS_LINK_SECRET`, `CROSS_BUTTON_SECRET`.
+public struct Configuration: Sendable {
+    /// 16 digits, from the TMoney administrator.
+    public var merchantID: String
+    /// TMoney Online's base URL: `https://<Url>` (the sandbox: `http://127.0.0.1:8081`).
+    public var gatewayURL: String
+    public var gatewayTimeoutSeconds: Double
+    /// The field name the gateway expects for the shopper's phone (`phonenumber`; the seed writes `phonennumber`).
+    public var phoneFieldName: String
+    public var brand: String
+    public var defaultLanguage: Language
+    public var currency: String
+    /// How shoppers and TMoney reach Cross: `https://pay.example.tg`. Return URLs given to TMoney start with it.
+    public var publicURL: String
+    /// Where to send the shopper after each outcome when an order names no page of its own.
+    public var defaultReturnURLs: ReturnURLs
+    /// Hosts an order's return URLs may point to (`*.shop.tg` allows its subdomains).
+    public var allowedReturnHosts: [String]
+    public var notificationPath: String
+    /// Addresses and CIDR ranges allowed to call the notification URL: TMoney's servers.
+    public var notificationAllowlist: AddressAllowlist
+    public var dataDirectory: String
+    /// Keys merchant back ends send as `Authorization: Bearer <key>`.
+    public var apiKeys: [String]
+    /// Signs the order links given to shoppers (checkout and return pages).
+    public var linkSecret: String
+    /// Signs payment buttons.
+    public var buttonSecret: String
+    /// How long a TMoney session id lives (180 s by default, as the seed says).
+    public var sessionLifetimeSeconds: Int64
+    /// How long an order accepts new payment attempts.
+    public var orderExpirySeconds: Int64
+    /// Seconds before the checkout page sends itself to TMoney (0: only on the button).
+    public var checkoutAutoSubmitSeconds: Int
+
+    public var orderPolicy: OrderPolicy {
+        OrderPolicy(
+            currency: currency, brand: brand, language: defaultLanguage, allowedReturnHosts: allowedReturnHosts,
+            defaultReturnURLs: defaultReturnURLs)
+    }
+
+    public struct Invalid: Error, CustomStringConvertible {
+        public let key: String
+        public let problem: String
+        public var description: String { "configuration: \(key) \(problem)" }
+    }
+
+    /// Reads and checks the file; `environment` supplies secrets and overrides.
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Configuration {
+        let data: Data
+        do {
+            data = try Data(contentsOf: URL(fileURLWithPath: path))
+        } catch {
+            throw Invalid(key: path, problem: "cannot be read: \(error.localizedDescription)")
+        }
+        let file: File
+        do {
+            file = try JSONDecoder().decode(File.self, from: data)
+        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
+            throw Invalid(key: context.codingPath.map(\.stringValue).joined(separator: "."), problem: "has the wrong type")
+        } catch let DecodingError.keyNotFound(key, context) {
+            throw Invalid(key: (context.codingPath + [key]).map(\.stringValue).joined(separator: "."), problem: "is missing")
+        } catch {
+            throw Invalid(key: path, problem: "is not valid JSON: \(error)")
+        }
+        return try Configuration(file, directory: (path as NSString).deletingLastPathComponent, environment: environment)
+    }
+
+    /// The file as written: snake_case keys.
+    struct File: Decodable {
+        var merchant_id: String
+        var gateway_url: String
+        var gateway_timeout_seconds: Double?
+        var phone_field_name: String?
+        var brand: String
+        var default_language: String?
+        var currency: String?
+        var public_url: String
+        var return_urls: ReturnURLsFile?
+        var allowed_return_hosts: [String]?
+        var notification_path: String?
+        var notification_allowlist: [String]
+        var data_directory: String
+        var api_keys: [String]?
+        var link_secret: String?
+        var button_secret: String?
+        var session_lifetime_seconds: Int64?
+        var order_expiry_seconds: Int64?
+        var checkout_auto_submit_seconds: Int?
+
+        struct ReturnURLsFile: Decodable {
+            var accept: String?
+            var decline: String?
+            var cancel: String?
+        }
+    }
+
+    init(_ file: File, directory: String, environment: [String: String]) throws {
+        func check<T>(_ key: String, _ body: () throws(FieldError) -> T) throws -> T {
+            do { return try body() } catch { throw Invalid(key: key, problem: error.message) }
+        }
+        merchantID = try check("merchant_id") { () throws(FieldError) in try Field.merchantID(file.merchant_id) }
+        gatewayURL = try Self.baseURL(file.gateway_url, key: "gateway_url")
+        gatewayTimeoutSeconds = file.gateway_timeout_seconds ?? 10
+        guard (0.1...120).contains(gatewayTimeoutSeconds) else {
+            throw Invalid(key: "gateway_timeout_seconds", problem: "must be 0.1 to 120")
+        }
+        phoneFieldName = file.phone_field_name ?? "phonenumber"
+        guard ["phonenumber", "phonennumber"].contains(phoneFieldName) else {
+            throw Invalid(key: "phone_field_name", problem: "must be phonenumber or phonennumber")
+        }
+        brand = try check("brand") { () throws(FieldError) in try Field.brand(file.brand) }
+        defaultLanguage = try check("default_language") { () throws(FieldError) in try Field.language(file.default_language ?? "fr") }
+        currency = try check("currency") { () throws(FieldError) in try Field.currency(file.currency ?? "952") }
+        publicURL = try Self.baseURL(file.public_url, key: "public_url")
+        // A return URL given to TMoney is public_url + "/return/decline?order=" + a 49-character token.
+        let longest = publicURL.count + "/return/decline?order=".count + 49
+        guard longest <= 150 else {
+            throw Invalid(key: "public_url", problem: "is too long: return URLs built on it would pass TMoney's 150 characters (\(longest))")
+        }
+        notificationPath = file.notification_path ?? "/notify"
+        guard notificationPath.hasPrefix("/"), !notificationPath.contains("?"), notificationPath.count > 1 else {
+            throw Invalid(key: "notification_path", problem: "must be a path such as /notify")
+        }
+        notificationAllowlist = try check("notification_allowlist") { () throws(FieldError) in
+            try AddressAllowlist(file.notification_allowlist)
+        }
+        guard !file.notification_allowlist.isEmpty else {
+            throw Invalid(key: "notification_allowlist", problem: "must name TMoney's addresses (it is empty)")
+        }
+        let publicHost = URLComponents(string: publicURL)?.host ?? ""
+        allowedReturnHosts = file.allowed_return_hosts ?? [publicHost]
+        for host in allowedReturnHosts where host.isEmpty || host.contains("/") || host.contains(" ") {
+            throw Invalid(key: "allowed_return_hosts", problem: "has \"\(host)\", which is not a host name")
+        }
+        let allowedHosts = allowedReturnHosts + [publicHost]
+        func url(_ value: String?, _ key: String) throws -> String? {
+            guard let value else { return nil }
+            return try check(key) { () throws(FieldError) in try Field.returnURL(value, allowedHosts: allowedHosts, field: key) }
+        }
+        defaultReturnURLs = ReturnURLs(
+            accept: try url(file.return_urls?.accept, "return_urls.accept"),
+            decline: try url(file.return_urls?.decline, "return_urls.decline"),
+            cancel: try url(file.return_urls?.cancel, "return_urls.cancel"))
+        dataDirectory = file.data_directory.hasPrefix("/") ? file.data_directory : directory + "/" + file.data_directory
+        apiKeys = environment["CROSS_API_KEYS"].map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
+            ?? file.api_keys ?? []
+        for key in apiKeys where key.count < 16 {
+            throw Invalid(key: "api_keys", problem: "has a key shorter than 16 characters")
+        }
+        linkSecret = environment["CROSS_LINK_SECRET"] ?? file.link_secret ?? ""
+        guard linkSecret.count >= 16 else { throw Invalid(key: "link_secret", problem: "must be at least 16 characters (or set CROSS_LINK_SECRET)") }
+        buttonSecret = environment["CROSS_BUTTON_SECRET"] ?? file.button_secret ?? ""
+        guard buttonSecret.count >= 16 else { throw Invalid(key: "button_secret", problem: "must be at least 16 characters (or set CROSS_BUTTON_SECRET)") }
+        sessionLifetimeSeconds = file.session_lifetime_seconds ?? 180
+        guard (31...86_400).contains(sessionLifetimeSeconds) else {
+            throw Invalid(key: "session_lifetime_seconds", problem: "must be 31 to 86400")
+        }
+        orderExpirySeconds = file.order_expiry_seconds ?? 7 * 86_400
+        guard (60...366 * 86_400).contains(orderExpirySeconds) else {
+            throw Invalid(key: "order_expiry_seconds", problem: "must be 60 seconds to a year")
+        }
+        checkoutAutoSubmitSeconds = file.checkout_auto_submit_seconds ?? 0
+        guard (0...60).contains(checkoutAutoSubmitSeconds) else {
+            throw Invalid(key: "checkout_auto_submit_seconds", problem: "must be 0 to 60")
+        }
+    }
+
+    /// An http(s) URL with no path, query or trailing slash.
+    static func baseURL(_ value: String, key: String) throws -> String {
+        let trimmed = value.hasSuffix("/") ? String(value.dropLast()) : value
+        guard let components = URLComponents(string: trimmed), let scheme = components.scheme,
+              scheme == "http" || scheme == "https", components.host?.isEmpty == false,
+              components.query == nil, components.fragment == nil, components.path.isEmpty else {
+            throw Invalid(key: key, problem: "must be an http or https URL with no path, such as https://pay.example.tg")
+        }
+        return trimmed
+    }
+}

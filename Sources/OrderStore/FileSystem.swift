@@ -1,0 +1,151 @@
+import Foundation
+
+/// Why the store could not do what it was asked. `unavailable` is the disk's fault (full, read-only, an
+/// I/O error) and means "try again later" (503); `damaged` is an order file that does not parse, which is
+/// reported and never overwritten.
+public enum StoreError: Error, Sendable, CustomStringConvertible {
+    case unavailable(String)
+    case damaged(path: String, reason: String)
+
+    public var description: String {
+        switch self {
+        case .unavailable(let reason): "storage unavailable: \(reason)"
+        case .damaged(let path, let reason): "order file \(path) is damaged (\(reason)); it is left as it is for an operator to repair"
+        }
+    }
+}
+
+/// The few file operations the store is built on, each checked and each durable when it says so.
+enum FileSystem {
+    static func errorText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
+
+    static func makeDirectory(_ path: String) throws(StoreError) {
+        if mkdir(path, 0o755) != 0 && errno != EEXIST {
+            throw .unavailable("cannot create \(path): \(errorText())")
+        }
+    }
+
+    /// Creates a directory and makes its name durable in its parent.
+    static func makeDurableDirectory(_ path: String) throws(StoreError) {
+        if mkdir(path, 0o755) == 0 {
+            try syncDirectory((path as NSString).deletingLastPathComponent)
+        } else if errno != EEXIST {
+            throw .unavailable("cannot create \(path): \(errorText())")
+        }
+    }
+
+    static func syncDirectory(_ path: String) throws(StoreError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unavailable("cannot open \(path): \(errorText())") }
+        defer { close(fd) }
+        guard fsync(fd) == 0 else { throw .unavailable("cannot sync \(path): \(errorText())") }
+    }
+
+    /// Writes `bytes` to a new file at `path` (which must not exist) and syncs it.
+    static func writeNewFile(_ path: String, _ bytes: [UInt8]) throws(StoreError) {
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .unavailable("cannot create \(path): \(errorText())") }
+        do throws(StoreError) {
+            try writeAll(fd, bytes, path: path)
+            guard fsync(fd) == 0 else { throw StoreError.unavailable("cannot sync \(path): \(errorText())") }
+            close(fd)
+        } catch {
+            close(fd)
+            unlink(path)
+            throw error
+        }
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(StoreError) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes.withUnsafeBytes { write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw .unavailable("cannot write \(path): \(errorText())")
+            }
+            offset += written
+        }
+    }
+
+    static func rename(_ from: String, _ to: String) throws(StoreError) {
+        guard Foundation.rename(from, to) == 0 else {
+            let reason = errorText()
+            unlink(from)
+            throw .unavailable("cannot rename \(from) to \(to): \(reason)")
+        }
+    }
+
+    /// The whole file, or nil if it does not exist.
+    static func read(_ path: String) throws(StoreError) -> [UInt8]? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return nil }
+            throw .unavailable("cannot open \(path): \(errorText())")
+        }
+        defer { close(fd) }
+        var info = stat()
+        guard fstat(fd, &info) == 0 else { throw .unavailable("cannot stat \(path): \(errorText())") }
+        var bytes = [UInt8](repeating: 0, count: max(Int(info.st_size), 0))
+        var offset = 0
+        while true {
+            if offset == bytes.count { bytes.append(contentsOf: repeatElement(0, count: 4096)) }
+            let count = bytes.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress! + offset, $0.count - offset) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .unavailable("cannot read \(path): \(errorText())")
+            }
+            if count == 0 { break }
+            offset += count
+        }
+        bytes.removeLast(bytes.count - offset)
+        return bytes
+    }
+
+    static func exists(_ path: String) -> Bool {
+        var info = stat()
+        return stat(path, &info) == 0
+    }
+
+    static func listDirectory(_ path: String) -> [String] {
+        (try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []
+    }
+}
+
+/// An exclusive `flock` on a lock file, held across threads and processes alike (each holder opens the file
+/// itself, and flock locks belong to the open file).
+enum FileLock {
+    /// Runs `body` holding the lock; waits for it.
+    static func withLock<Result>(_ path: String, _ body: () throws(StoreError) -> Result) throws(StoreError) -> Result {
+        let fd = try acquire(path, blocking: true)!
+        defer { close(fd) }  // closing the file releases the lock
+        return try body()
+    }
+
+    /// The same, for a body that may throw errors of its own.
+    static func withLock<Result>(_ path: String, _ body: () throws -> Result) throws -> Result {
+        let fd = try acquire(path, blocking: true)!
+        defer { close(fd) }
+        return try body()
+    }
+
+    /// Runs `body` holding the lock, or returns nil at once if another holder has it.
+    static func withLockIfFree<Result>(_ path: String, _ body: () throws(StoreError) -> Result) throws(StoreError) -> Result? {
+        guard let fd = try acquire(path, blocking: false) else { return nil }
+        defer { close(fd) }
+        return try body()
+    }
+
+    private static func acquire(_ path: String, blocking: Bool) throws(StoreError) -> Int32? {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .unavailable("cannot open lock \(path): \(FileSystem.errorText())") }
+        while flock(fd, blocking ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 {
+            if errno == EINTR { continue }
+            let code = errno
+            close(fd)
+            if code == EWOULDBLOCK && !blocking { return nil }
+            throw .unavailable("cannot lock \(path): \(FileSystem.errorText(code))")
+        }
+        return fd
+    }
+}

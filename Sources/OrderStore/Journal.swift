@@ -1,0 +1,171 @@
+import CSystem
+import FastCGI
+import Foundation
+import Payments
+
+/// One line of the journal: something that happened to an order, or a notification that was refused.
+/// A record that changed an order carries the order as it became (`order`, with its `revision`), so that
+/// recovery can restore an order file from the journal alone.
+public struct JournalRecord: Sendable, Codable {
+    public enum Kind: String, Sendable, Codable {
+        case orderCreated = "order.created"
+        case attemptStarted = "attempt.started"
+        case notificationApplied = "notification.applied"
+        case notificationDuplicate = "notification.duplicate"
+        case notificationRefused = "notification.refused"
+    }
+
+    public var at: Timestamp
+    public var kind: Kind
+    public var key: OrderKey?
+    public var ref: String?
+    public var revision: Int?
+    public var from: OrderStatus?
+    public var to: OrderStatus?
+    /// The HTTP status given to the caller (notifications).
+    public var answer: Int?
+    public var remote: String?
+    public var reason: String?
+    public var notification: Payments.Notification?
+    /// A refused notification's parameters as they came, in order (they may not parse).
+    public var parameters: [[String]]?
+    public var order: Order?
+
+    public init(at: Timestamp, kind: Kind) {
+        self.at = at
+        self.kind = kind
+    }
+}
+
+/// The append-only JSON-lines journal (`journal/journal.jsonl`). `append` returns only once the record is on
+/// disk (fdatasync); appenders that arrive while a sync is running share the next one (group commit).
+final class Journal: @unchecked Sendable {
+    let path: String
+    private let fd: Int32
+    // Guarded by `mutex`; `synced` wakes the appenders waiting for a sync.
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let syncDone = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private var appended: UInt64 = 0
+    private var synced: UInt64 = 0
+    private var syncing = false
+    private var failure: String?
+    /// End of the space reserved with fallocate: a record is never half-written because the disk filled up.
+    private var reservedEnd: Int64 = 0
+    /// Set after a write that failed part-way: the next record starts with a line break of its own.
+    private var mayBeTorn = false
+
+    private static let reserveChunk: Int64 = 1 << 20
+    private static let reserveMargin: Int64 = 64 << 10
+
+    init(path: String) throws(StoreError) {
+        self.path = path
+        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .unavailable("cannot open the journal \(path): \(FileSystem.errorText())") }
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(syncDone, nil)
+    }
+
+    deinit {
+        close(fd)
+        pthread_cond_destroy(syncDone)
+        pthread_mutex_destroy(mutex)
+        syncDone.deallocate()
+        mutex.deallocate()
+    }
+
+    private static let encoder: JSONEncoder = {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return encoder
+    }()
+
+    /// Writes the record and waits until it is durable.
+    func append(_ record: JournalRecord) throws(StoreError) {
+        var line: [UInt8]
+        do {
+            line = Array(try Self.encoder.encode(record))
+        } catch {
+            throw .unavailable("cannot encode a journal record: \(error)")
+        }
+        line.append(UInt8(ascii: "\n"))
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        let sequence = try write(line)
+        // Wait for a sync that covers this record, or run one for everyone who has written so far.
+        while synced < sequence {
+            if let failure { throw .unavailable(failure) }
+            if syncing {
+                pthread_cond_wait(syncDone, mutex)
+                continue
+            }
+            syncing = true
+            let target = appended
+            pthread_mutex_unlock(mutex)
+            let result = fdatasync(fd)
+            let code = errno
+            pthread_mutex_lock(mutex)
+            syncing = false
+            if result == 0 {
+                synced = max(synced, target)
+            } else {
+                // After a failed fsync the kernel may have dropped the data: nothing more is promised until a
+                // restart has checked the journal.
+                failure = "the journal could not be synced (\(FileSystem.errorText(code))); restart Cross to recover"
+            }
+            pthread_cond_broadcast(syncDone)
+        }
+    }
+
+    /// Appends one line with a single write; called with the mutex held, so records keep their order.
+    private func write(_ line: [UInt8]) throws(StoreError) -> UInt64 {
+        if let failure { throw .unavailable(failure) }
+        var line = line
+        let end = Int64(lseek(fd, 0, SEEK_END))
+        if end + Int64(line.count) + Self.reserveMargin > reservedEnd {
+            // Reserve ahead; on a full disk this fails here, before a byte of the record is written.
+            if cross_reserve_space(fd, Int(end), Int(Self.reserveChunk)) != 0 && errno != EOPNOTSUPP {
+                throw .unavailable("cannot reserve journal space: \(FileSystem.errorText())")
+            }
+            reservedEnd = end + Self.reserveChunk
+        }
+        if mayBeTorn { line.insert(UInt8(ascii: "\n"), at: 0) }
+        let written = line.withUnsafeBytes { Foundation.write(fd, $0.baseAddress!, $0.count) }
+        guard written == line.count else {
+            mayBeTorn = written > 0
+            throw .unavailable("cannot write the journal: \(written < 0 ? FileSystem.errorText() : "short write")")
+        }
+        mayBeTorn = false
+        appended += 1
+        return appended
+    }
+
+    /// Reads the complete records from `offset` on. A line that does not parse (a torn last line after a
+    /// crash) is skipped and reported; `end` is where the last complete line ends.
+    static func read(path: String, from offset: Int64) throws(StoreError) -> (records: [(offset: Int64, record: JournalRecord)], damaged: [Int64], end: Int64) {
+        guard let bytes = try FileSystem.read(path) else { return ([], [], offset) }
+        let decoder = JSONDecoder()
+        var records: [(Int64, JournalRecord)] = []
+        var damaged: [Int64] = []
+        var start = Int(min(offset, Int64(bytes.count)))
+        var end = Int64(start)
+        while start < bytes.count {
+            guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
+                // No line break: a record whose write was cut short. Reported, not applied.
+                damaged.append(Int64(start))
+                break
+            }
+            let line = bytes[start..<newline]
+            if !line.isEmpty {
+                if let record = try? decoder.decode(JournalRecord.self, from: Data(line)) {
+                    records.append((Int64(start), record))
+                } else {
+                    damaged.append(Int64(start))
+                }
+            }
+            start = newline + 1
+            end = Int64(start)
+        }
+        return (records, damaged, end)
+    }
+}
+

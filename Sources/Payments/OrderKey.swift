@@ -1,0 +1,88 @@
+import Crypto
+import Foundation
+
+/// The name an order is filed under: 32 hex digits of SHA-256 of its purchaseref. Any reference, of any
+/// characters (`../../x`, `CON`, 250 × `é`), gives a safe file name of fixed length, distinct for distinct
+/// references, and never two names that differ only by case.
+public struct OrderKey: Sendable, Hashable, Codable, CustomStringConvertible, Comparable {
+    public let hex: String
+
+    public init(ref: String) {
+        hex = String(SHA256.hash(data: Data(ref.utf8)).hexString.prefix(32))
+    }
+
+    /// A key as found in a file name or a link: exactly 32 lowercase hex digits.
+    public init?(hex: String) {
+        guard hex.utf8.count == 32, hex.utf8.allSatisfy({
+            ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f"))
+        }) else { return nil }
+        self.hex = hex
+    }
+
+    public var description: String { hex }
+    public static func < (lhs: OrderKey, rhs: OrderKey) -> Bool { lhs.hex < rhs.hex }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        guard let key = OrderKey(hex: try container.decode(String.self)) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not an order key of 32 hex digits")
+        }
+        self = key
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(hex)
+    }
+}
+
+/// How an order is named in links given to shoppers (checkout and return pages): its key and a MAC of it.
+/// Not guessable from a reference, so that nobody reads another shopper's order by trying `CMD-1002`; and
+/// short enough for TMoney's 150-character return URLs.
+public struct OrderLink: Sendable {
+    private let key: SymmetricKey
+
+    public init(secret: String) {
+        key = SymmetricKey(data: Data(secret.utf8))
+    }
+
+    /// `<32 hex key>-<16 hex MAC>`.
+    public func token(for orderKey: OrderKey) -> String {
+        orderKey.hex + "-" + mac(orderKey.hex)
+    }
+
+    /// The order key a token names, if its MAC is right (compared in constant time).
+    public func orderKey(fromToken token: String) -> OrderKey? {
+        let parts = token.split(separator: "-", omittingEmptySubsequences: false)
+        guard parts.count == 2, let orderKey = OrderKey(hex: String(parts[0])), parts[1].utf8.count == 16 else { return nil }
+        let expected = Array(mac(orderKey.hex).utf8)
+        let given = Array(parts[1].utf8)
+        var difference: UInt8 = 0
+        for index in 0..<16 { difference |= expected[index] ^ given[index] }
+        return difference == 0 ? orderKey : nil
+    }
+
+    private func mac(_ text: String) -> String {
+        String(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key).hexString.prefix(16))
+    }
+}
+
+extension Sequence where Element == UInt8 {
+    public var hexString: String {
+        let digits = Array("0123456789abcdef".utf8)
+        var out: [UInt8] = []
+        for byte in self {
+            out.append(digits[Int(byte >> 4)])
+            out.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
+}
+
+extension Digest {
+    var hexString: String { withUnsafeBytes { Array($0).hexString } }
+}
+
+extension HashedAuthenticationCode {
+    var hexString: String { withUnsafeBytes { Array($0).hexString } }
+}

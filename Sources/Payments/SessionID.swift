@@ -1,0 +1,58 @@
+/// The session id TMoney hands the merchant's server (`OK:27875690759565722269644474422394`), to send in the
+/// order form. Letters and digits only, 8 to 64 of them: anything else in an answer is not a session id.
+public struct SessionID: Sendable, Hashable, Codable, CustomStringConvertible {
+    public let value: String
+
+    public init?(_ value: String) {
+        guard (8...64).contains(value.utf8.count), value.utf8.allSatisfy({
+            ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z"))
+                || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "z"))
+        }) else { return nil }
+        self.value = value
+    }
+
+    /// For logs: a session id is a bearer credential for the shopper's payment, so only its ends are shown.
+    public var redacted: String { String(value.prefix(4)) + "…" + String(value.suffix(4)) }
+    public var description: String { redacted }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.singleValueContainer()
+        let text = try container.decode(String.self)
+        guard let id = SessionID(text) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "not a session id")
+        }
+        self = id
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.singleValueContainer()
+        try container.encode(value)
+    }
+}
+
+/// TMoney's answer to a session id request, read strictly: only `OK:<id>` is a session id.
+public enum SessionAnswer: Sendable, Equatable {
+    case session(SessionID)
+    /// `NOK:<CODE>`, such as `NOK:UNKNOWN_MERCHANT`.
+    case refused(code: String)
+    /// Anything else: an HTML error page, an empty body, a truncated answer.
+    case unrecognized(excerpt: String)
+
+    public static func parse(_ body: String) -> SessionAnswer {
+        // A trailing line break is tolerated; anything else around the answer is not.
+        let text = body.hasSuffix("\r\n") ? String(body.dropLast(2)) : body.hasSuffix("\n") ? String(body.dropLast()) : body
+        if text.hasPrefix("OK:"), let id = SessionID(String(text.dropFirst(3))) {
+            return .session(id)
+        }
+        if text.hasPrefix("NOK:") {
+            let code = text.dropFirst(4)
+            if !code.isEmpty, code.count <= 64, code.utf8.allSatisfy({
+                ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_")
+            }) {
+                return .refused(code: String(code))
+            }
+        }
+        let printable = String(text.unicodeScalars.prefix(80).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
+        return .unrecognized(excerpt: printable)
+    }
+}

@@ -1,0 +1,116 @@
+import ArgumentParser
+import CrossApp
+import Foundation
+import OrderStore
+import Payments
+
+struct Orders: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Read the order files.", subcommands: [List.self, Show.self])
+
+    struct List: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Orders, newest first.")
+
+        @OptionGroup var config: ConfigOption
+
+        @Option(help: "Only orders in this status: \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var status: String?
+
+        @Option(help: "Only orders created on or after this date (2026-11-26 or 2026-11-26T08:00:00Z).")
+        var since: String?
+
+        func run() throws {
+            let wanted: OrderStatus?
+            if let status {
+                guard let parsed = OrderStatus(rawValue: status) else {
+                    throw fail("--status must be one of \(OrderStatus.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(status)\"")
+                }
+                wanted = parsed
+            } else {
+                wanted = nil
+            }
+            let from: Timestamp?
+            if let since {
+                guard let parsed = Timestamp(iso8601: since) else {
+                    throw fail("--since must be a date such as 2026-11-26 or 2026-11-26T08:00:00Z, not \"\(since)\"")
+                }
+                from = parsed
+            } else {
+                from = nil
+            }
+            let configuration = try config.load()
+            let store = try config.openStore(configuration)
+            var orders: [Order] = []
+            var damaged: [String] = []
+            for result in store.allOrders() {
+                switch result {
+                case .success(let order): orders.append(order)
+                case .failure(let error): damaged.append("\(error)")
+                }
+            }
+            orders = orders.filter { (wanted == nil || $0.status == wanted) && (from == nil || $0.createdAt >= from!) }
+                .sorted { $0.createdAt != $1.createdAt ? $0.createdAt > $1.createdAt : $0.ref < $1.ref }
+            print("created               status     amount           purchaseref")
+            for order in orders {
+                let amount = order.amount.formatted
+                print(order.createdAt.iso8601 + "  " + pad(order.status.rawValue, 9) + "  " + pad(amount, 15, right: true) + "  " + order.ref)
+            }
+            print("\(orders.count) order\(orders.count == 1 ? "" : "s")")
+            for message in damaged { FileHandle.standardError.write(Data("cross: \(message)\n".utf8)) }
+            if !damaged.isEmpty { throw ExitCode(2) }
+        }
+    }
+
+    struct Show: ParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "One order, with its attempts and notifications.")
+
+        @OptionGroup var config: ConfigOption
+
+        @Argument(help: "The order's purchaseref.")
+        var ref: String
+
+        func run() throws {
+            let configuration = try config.load()
+            let store = try config.openStore(configuration)
+            let order: Order
+            do {
+                guard let found = try store.load(ref: ref) else {
+                    throw fail("no order with purchaseref \"\(ref)\" (looked for \(store.path(for: OrderKey(ref: ref))))")
+                }
+                order = found
+            } catch let error as StoreError {
+                throw fail("\(error)")
+            }
+            print("purchaseref  \(order.ref)")
+            print("status       \(order.status.rawValue)")
+            print("amount       \(order.amount.formatted) (currency \(order.currency))")
+            if let description = order.description { print("description  \(description)") }
+            print("brand        \(order.brand)")
+            if let phone = order.phone { print("phone        \(phone)") }
+            print("created      \(order.createdAt.iso8601)   updated \(order.updatedAt.iso8601)   expires \(order.expiresAt.iso8601)")
+            print("file         \(store.path(for: order.key))   revision \(order.revision)")
+            if let payment = order.payment {
+                print("payment      paymentref \(payment.paymentref)  payid \(payment.payid)  \(payment.amount) F CFA  mobile \(payment.mobile)  at \(payment.receivedAt.iso8601)")
+            }
+            for reason in order.reviewReasons { print("review       \(reason)") }
+            print("attempts     \(order.attempts.count)")
+            for attempt in order.attempts {
+                print("  \(attempt.issuedAt.iso8601)  session \(attempt.sessionID.redacted)  expires \(attempt.expiresAt.iso8601)")
+            }
+            print("notifications \(order.notifications.count)")
+            for record in order.notifications {
+                let n = record.notification
+                var line = "  \(record.receivedAt.iso8601)  \(n.status.rawValue)"
+                if !n.error.isEmpty { line += " \(n.error)" }
+                line += "  \(n.amount) F CFA  payid \(n.payid.isEmpty ? "-" : n.payid)  \(record.from.rawValue) → \(record.to.rawValue)"
+                if let note = record.note { line += "  (\(note))" }
+                print(line)
+            }
+        }
+    }
+}
+
+private func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+    let padding = String(repeating: " ", count: max(0, width - text.count))
+    return right ? padding + text : text + padding
+}
