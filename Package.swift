@@ -65,7 +65,8 @@ let package = Package(
         .testTarget(name: "OrderStoreTests", dependencies: ["OrderStore", "Payments"]),
         // Starts real nginx and cross processes on free ports for the integration tests.
         .target(name: "TestStack", dependencies: ["FastCGI"], path: "Tests/TestStack"),
-        .testTarget(name: "IntegrationTests", dependencies: ["TestStack", "FastCGI"]),
+        .testTarget(name: "CrossAppTests", dependencies: ["CrossApp", "OrderStore", "Payments", "FastCGI", "TestStack"]),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestStack", "FastCGI", "Payments"]),
     ],
     swiftLanguageModes: [.v6]
 )

@@ -19,9 +19,12 @@ public enum StoreError: Error, Sendable, CustomStringConvertible {
 enum FileSystem {
     static func errorText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
 
+    /// Creates the folder and any missing parent.
     static func makeDirectory(_ path: String) throws(StoreError) {
-        if mkdir(path, 0o755) != 0 && errno != EEXIST {
-            throw .unavailable("cannot create \(path): \(errorText())")
+        do {
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+        } catch {
+            throw .unavailable("cannot create \(path): \((error as NSError).localizedDescription)")
         }
     }
 

@@ -59,8 +59,15 @@ final class Journal: @unchecked Sendable {
 
     init(path: String) throws(StoreError) {
         self.path = path
-        fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .unavailable("cannot open the journal \(path): \(FileSystem.errorText())") }
+        // A journal that does not end with a line break was cut short (a crash mid-write, a full disk):
+        // the first record starts on a line of its own rather than completing the torn one.
+        let size = lseek(fd, 0, SEEK_END)
+        if size > 0 {
+            var last: UInt8 = 0
+            mayBeTorn = pread(fd, &last, 1, size - 1) == 1 && last != UInt8(ascii: "\n")
+        }
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(syncDone, nil)
     }

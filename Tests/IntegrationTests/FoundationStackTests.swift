@@ -128,10 +128,11 @@ import TestStack
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         let notASocket = directory + "/regular-file"
         FileManager.default.createFile(atPath: notASocket, contents: Data("keep me".utf8))
+        try Stack.writeConfiguration(at: directory + "/cross.json", port: 1, sandboxPort: 2)
         let cases = [notASocket, "/nonexistent-dir/cross.sock", ":9000"]
         for listen in cases {
             let process = try ManagedProcess(
-                name: "cross", executable: Stack.crossBinary, arguments: ["serve", "--listen", listen],
+                name: "cross", executable: Stack.crossBinary, arguments: ["serve", "--config", directory + "/cross.json", "--listen", listen],
                 logPath: directory + "/out.log")
             #expect(process.wait(timeout: 10) == 1, "\(listen)")
             #expect(process.log.contains("cannot"), "\(process.log)")

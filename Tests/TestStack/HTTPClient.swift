@@ -12,13 +12,21 @@ public struct HTTPResult: Sendable {
 
 public struct HTTPClientError: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
 /// A deliberately plain HTTP/1.0 client over a blocking socket: it sends exactly the bytes a test asks for
 /// (oversized headers, invalid escapes, bytes that are not UTF-8) and reads the answer to the end.
 public enum HTTPClient {
-    public static func get(_ port: UInt16, _ target: String, headers: [(String, String)] = [], timeout: Double = 30) throws -> HTTPResult {
-        try request(port: port, method: "GET", target: target, headers: headers, timeout: timeout)
+    public static func get(_ port: UInt16, _ target: String, headers: [(String, String)] = [], timeout: Double = 30, from source: String? = nil) throws -> HTTPResult {
+        try request(port: port, method: "GET", target: target, headers: headers, timeout: timeout, from: source)
+    }
+
+    /// A JSON request with a body, as a merchant's back end sends to the order API.
+    public static func json(_ port: UInt16, _ method: String, _ target: String, _ body: String, apiKey: String? = nil) throws -> HTTPResult {
+        var headers = [("Content-Type", "application/json")]
+        if let apiKey { headers.append(("Authorization", "Bearer " + apiKey)) }
+        return try request(port: port, method: method, target: target, headers: headers, body: Array(body.utf8))
     }
 
     public static func post(
@@ -29,27 +37,40 @@ public enum HTTPClient {
 
     public static func request(
         port: UInt16, method: String, target: String, headers: [(String, String)] = [], body: [UInt8] = [],
-        host: String = "127.0.0.1", timeout: Double = 30
+        host: String = "127.0.0.1", timeout: Double = 30, from source: String? = nil
     ) throws -> HTTPResult {
         var head = "\(method) \(target) HTTP/1.0\r\nHost: \(host):\(port)\r\n"
         for (name, value) in headers { head += "\(name): \(value)\r\n" }
         if !body.isEmpty || method == "POST" { head += "Content-Length: \(body.count)\r\n" }
         head += "\r\n"
-        let raw = try exchange(port: port, bytes: Array(head.utf8) + body, host: host, timeout: timeout)
+        let raw = try exchange(port: port, bytes: Array(head.utf8) + body, host: host, timeout: timeout, from: source)
         return try parse(raw)
     }
 
     /// Sends raw bytes and returns everything the server answers until it closes the connection.
-    public static func exchange(port: UInt16, bytes: [UInt8], host: String = "127.0.0.1", timeout: Double = 30) throws -> [UInt8] {
-        let fd = try connect(port: port, host: host, timeout: timeout)
+    public static func exchange(port: UInt16, bytes: [UInt8], host: String = "127.0.0.1", timeout: Double = 30, from source: String? = nil) throws -> [UInt8] {
+        let fd = try connect(port: port, host: host, timeout: timeout, from: source)
         defer { close(fd) }
         try sendAll(fd, bytes)
         return try readToEnd(fd)
     }
 
-    public static func connect(port: UInt16, host: String = "127.0.0.1", timeout: Double = 30) throws -> Int32 {
+    /// A connected socket; `source` picks the local address (`127.0.0.2`: another caller on this machine).
+    public static func connect(port: UInt16, host: String = "127.0.0.1", timeout: Double = 30, from source: String? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HTTPClientError(description: "socket: \(String(cString: strerror(errno)))") }
+        if let source {
+            var local = sockaddr_in()
+            local.sin_family = sa_family_t(AF_INET)
+            inet_pton(AF_INET, source, &local.sin_addr)
+            let bound = withUnsafePointer(to: &local) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+            }
+            guard bound == 0 else {
+                close(fd)
+                throw HTTPClientError(description: "bind to \(source): \(String(cString: strerror(errno)))")
+            }
+        }
         var time = timeval(tv_sec: Int(timeout), tv_usec: Int((timeout - floor(timeout)) * 1_000_000))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))
         setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &time, socklen_t(MemoryLayout<timeval>.size))

@@ -6,7 +6,11 @@ public final class ManagedProcess: @unchecked Sendable {
     public let logPath: String
     private let process = Process()
 
-    public init(name: String, executable: String, arguments: [String], logPath: String, environment: [String: String] = [:]) throws {
+    /// `standardInput` is handed to the child as its fd 0 (a listening socket, as spawn-fcgi does).
+    public init(
+        name: String, executable: String, arguments: [String], logPath: String, environment: [String: String] = [:],
+        standardInput: FileHandle? = nil
+    ) throws {
         self.name = name
         self.logPath = logPath
         FileManager.default.createFile(atPath: logPath, contents: nil)
@@ -16,7 +20,7 @@ public final class ManagedProcess: @unchecked Sendable {
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { $1 }
         process.standardOutput = log
         process.standardError = log
-        process.standardInput = FileHandle.nullDevice
+        process.standardInput = standardInput ?? FileHandle.nullDevice
         try process.run()
     }
 

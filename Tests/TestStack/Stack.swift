@@ -16,16 +16,31 @@ public final class Stack: @unchecked Sendable {
     public let port: UInt16
     public let sandboxPort: UInt16
     public private(set) var cross: ManagedProcess?
+    /// With `crossProcesses` > 1: every `cross serve` process, all accepting on one socket.
+    public private(set) var crossGroup: [ManagedProcess] = []
+    public let crossProcesses: Int
+    private var sharedSocket: Int32 = -1
     public private(set) var nginx: ManagedProcess?
     public let crossArguments: [String]
+    public static let apiKey = "stack-api-key-0123456789"
+
+    public var configPath: String { runDirectory + "/cross.json" }
+    public var dataDirectory: String { runDirectory + "/data" }
+    public var base: String { "http://127.0.0.1:\(port)" }
 
     /// Starts nginx and `cross serve` (with `crossArguments` added) and waits until a request goes through.
-    public init(name: String, crossArguments: [String] = [], environment: [String: String] = [:]) throws {
+    /// Cross's configuration is written for this run; `settings` replaces any of its keys.
+    public init(
+        name: String, crossArguments: [String] = [], settings: [String: Any] = [:], environment: [String: String] = [:],
+        crossProcesses: Int = 1
+    ) throws {
+        self.crossProcesses = crossProcesses
         runDirectory = try Self.makeRunDirectory(name)
         port = try FreePort.allocate()
         sandboxPort = try FreePort.allocate()
         self.crossArguments = crossArguments
         try Self.shell([Self.root + "/scripts/nginx-conf", runDirectory, String(port), String(sandboxPort)], output: runDirectory + "/nginx.conf")
+        try Self.writeConfiguration(at: configPath, port: port, sandboxPort: sandboxPort, settings: settings)
         try startCross(environment: environment)
         nginx = try ManagedProcess(
             name: "nginx", executable: "/usr/sbin/nginx",
@@ -34,12 +49,96 @@ public final class Stack: @unchecked Sendable {
         try waitUntilReady()
     }
 
+    /// A configuration for a test run: data in `data/` beside the file, the sandbox as the gateway.
+    public static func writeConfiguration(at path: String, port: UInt16, sandboxPort: UInt16, settings: [String: Any] = [:]) throws {
+        var configuration: [String: Any] = [
+            "merchant_id": "2000000000000001",
+            "gateway_url": "http://127.0.0.1:\(sandboxPort)",
+            "gateway_timeout_seconds": 5,
+            "brand": "Boutique Démo",
+            "public_url": "http://127.0.0.1:\(port)",
+            "return_urls": ["accept": "http://127.0.0.1:\(port)/shop/", "decline": "http://127.0.0.1:\(port)/shop/", "cancel": "http://127.0.0.1:\(port)/shop/"],
+            "allowed_return_hosts": ["127.0.0.1"],
+            "notification_allowlist": ["127.0.0.1", "::1"],
+            "data_directory": "data",
+            "api_keys": [Self.apiKey],
+            "link_secret": "stack-link-secret-0123456789",
+            "button_secret": "stack-button-secret-0123456789",
+        ]
+        configuration.merge(settings) { $1 }
+        try JSONSerialization.data(withJSONObject: configuration, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
+    }
+
+    /// Creates an order through the API; returns its JSON.
+    @discardableResult
+    public func createOrder(_ ref: String, amount: Int64 = 15000, extra: [String: Any] = [:]) throws -> [String: Any] {
+        var fields: [String: Any] = ["purchaseref": ref, "amount": amount]
+        fields.merge(extra) { $1 }
+        let body = String(decoding: try JSONSerialization.data(withJSONObject: fields), as: UTF8.self)
+        let result = try HTTPClient.json(port, "POST", "/api/orders", body, apiKey: Self.apiKey)
+        guard result.status == 201 || result.status == 200,
+              let order = try JSONSerialization.jsonObject(with: Data(result.body)) as? [String: Any] else {
+            throw HTTPClientError(description: "order \(ref) not created: \(result.status) \(result.text)")
+        }
+        return order
+    }
+
+    /// The order as the API returns it, or nil if there is none.
+    public func order(_ ref: String) throws -> [String: Any]? {
+        let path = "/api/orders/" + ref.addingPercentEncoding(withAllowedCharacters: .alphanumerics)!
+        let result = try HTTPClient.request(port: port, method: "GET", target: path, headers: [("Authorization", "Bearer " + Self.apiKey)])
+        guard result.status == 200 else { return nil }
+        return try JSONSerialization.jsonObject(with: Data(result.body)) as? [String: Any]
+    }
+
+    /// The query of a notification as TMoney sends it.
+    public static func notification(_ ref: String, status: String = "OK", amount: String = "15000", payid: String = "P1", error: String = "") -> String {
+        var components = URLComponents()
+        components.queryItems = [
+            ("purchaseref", ref), ("amount", amount), ("currency", "952"), ("status", status), ("clientid", "C1"),
+            ("cname", "Kofi Mensah"), ("mobile", "22890000001"), ("paymentref", "PR-" + payid), ("payid", payid),
+            ("timestamp", "1469024554"), ("error", error),
+        ].map { URLQueryItem(name: $0.0, value: $0.1) }
+        // URLComponents leaves + and & alone inside values: encode them as a form would.
+        return "/notify?" + (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
+    }
+
     public func startCross(environment: [String: String] = [:]) throws {
-        cross = try ManagedProcess(
-            name: "cross", executable: Self.crossBinary,
-            arguments: ["serve", "--listen", runDirectory + "/cross.sock", "--socket-mode", "666"] + crossArguments,
-            logPath: runDirectory + "/logs/cross.log",
-            environment: ["CROSS_LOG_FLUSH_MS": "0"].merging(environment) { $1 })
+        let environment = ["CROSS_LOG_FLUSH_MS": "0"].merging(environment) { $1 }
+        guard crossProcesses > 1 else {
+            cross = try ManagedProcess(
+                name: "cross", executable: Self.crossBinary,
+                arguments: ["serve", "--config", configPath, "--listen", runDirectory + "/cross.sock", "--socket-mode", "666"] + crossArguments,
+                logPath: runDirectory + "/logs/cross.log", environment: environment)
+            return
+        }
+        // Several processes on one socket, as spawn-fcgi -F N starts them: the socket is theirs on fd 0.
+        if sharedSocket < 0 { sharedSocket = try Self.listenUnix(runDirectory + "/cross.sock") }
+        crossGroup = try (0..<crossProcesses).map { index in
+            try ManagedProcess(
+                name: "cross\(index)", executable: Self.crossBinary,
+                arguments: ["serve", "--config", configPath, "--listen", "fd:0"] + crossArguments,
+                logPath: runDirectory + "/logs/cross\(index).log", environment: environment,
+                standardInput: FileHandle(fileDescriptor: sharedSocket, closeOnDealloc: false))
+        }
+        cross = crossGroup[0]
+    }
+
+    private static func listenUnix(_ path: String) throws -> Int32 {
+        let fd = socket(AF_UNIX, Int32(SOCK_STREAM.rawValue), 0)
+        var address = sockaddr_un()
+        address.sun_family = sa_family_t(AF_UNIX)
+        withUnsafeMutableBytes(of: &address.sun_path) { raw in
+            raw.copyBytes(from: path.utf8)
+            raw[path.utf8.count] = 0
+        }
+        unlink(path)
+        let bound = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_un>.size)) }
+        }
+        guard bound == 0, listen(fd, 1024) == 0 else { throw HTTPClientError(description: "cannot listen on \(path)") }
+        chmod(path, 0o666)
+        return fd
     }
 
     public func waitUntilReady(timeout: Double = 20) throws {
@@ -56,7 +155,12 @@ public final class Stack: @unchecked Sendable {
 
     public func stop() {
         cross?.stop()
+        for process in crossGroup { process.stop() }
         nginx?.stop()
+        if sharedSocket >= 0 {
+            close(sharedSocket)
+            sharedSocket = -1
+        }
     }
 
     deinit { stop() }

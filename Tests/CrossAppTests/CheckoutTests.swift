@@ -1,0 +1,127 @@
+import FastCGI
+import Foundation
+import Testing
+import TestStack
+@testable import CrossApp
+@testable import Payments
+
+@Suite struct CheckoutTests {
+    /// The hidden fields of the checkout page, decoded back from HTML.
+    static func hiddenFields(_ html: String) -> [(String, String)] {
+        html.components(separatedBy: "<input type=\"hidden\" ").dropFirst().map { piece in
+            let name = piece.components(separatedBy: "name=\"")[1].components(separatedBy: "\"")[0]
+            let value = piece.components(separatedBy: "value=\"")[1].components(separatedBy: "\"")[0]
+            return (unescape(name), unescape(value))
+        }
+    }
+
+    static func unescape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
+            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'")
+            .replacingOccurrences(of: "&amp;", with: "&")
+    }
+
+    @Test func checkoutPageCarriesExactlyTheSpecsFields() throws {
+        let world = try World()
+        let (order, path) = try world.createOrder(["purchaseref": "CMD-1001", "amount": 15000, "description": "Sac de riz 25 kg", "phone": "90000001"])
+        let page = world.send("GET", path)
+        #expect(page.status == .ok)
+        let html = page.text
+        #expect(html.contains("<form id=\"pay\" method=\"post\" action=\"\(world.gateway.url)/online/online.php\""))
+        #expect(html.contains("Payer avec TMoney"))
+        #expect(html.contains("15 000 F CFA"))
+        #expect(html.contains("Sac de riz 25 kg"))
+        let link = String(path.dropFirst("/pay/".count))
+        let fields = Self.hiddenFields(html)
+        #expect(fields.map(\.0) == ["sessionid", "merchantid", "amount", "currency", "purchaseref", "phonenumber", "brand", "description", "accepturl", "declineurl", "cancelurl", "language"])
+        #expect(fields.map(\.1) == [
+            World.sessionID, "1234567890123456", "15000", "952", "CMD-1001", "90000001", "Boutique Démo", "Sac de riz 25 kg",
+            "https://pay.example.tg/return/accept?order=" + link, "https://pay.example.tg/return/decline?order=" + link,
+            "https://pay.example.tg/return/cancel?order=" + link, "fr",
+        ])
+        for url in fields.filter({ $0.0.hasSuffix("url") }).map(\.1) { #expect(url.count <= 150) }
+        // The attempt is recorded with its session id.
+        let stored = try #require(try world.store.load(order.key))
+        #expect(stored.attempts.map(\.sessionID.value) == [World.sessionID])
+        #expect(world.gateway.requests == ["GET /online/online.php?merchantid=1234567890123456 HTTP/1.1"])
+    }
+
+    @Test func freshSessionIsReusedOnReload() throws {
+        let world = try World()
+        let (order, path) = try world.createOrder(["purchaseref": "R1", "amount": 1000])
+        for _ in 0..<3 { #expect(world.send("GET", path).status == .ok) }
+        #expect(world.gateway.requests.count == 1)
+        #expect(try world.store.load(order.key)?.attempts.count == 1)
+    }
+
+    @Test func englishPage() throws {
+        let world = try World()
+        let (_, path) = try world.createOrder(["purchaseref": "EN-1", "amount": 1000, "language": "en"])
+        let html = world.send("GET", path).text
+        #expect(html.contains("Pay with TMoney"))
+        #expect(html.contains("<html lang=\"en\">"))
+        #expect(Self.hiddenFields(html).last! == ("language", "en"))
+    }
+
+    @Test func hostileValuesAreRenderedInert() throws {
+        let world = try World(settings: ["brand": "Chez \"Ama\" & Fils 'le <meilleur>'".replacingOccurrences(of: "<", with: "").replacingOccurrences(of: ">", with: "")])
+        let ref = "<script>alert('ref')</script>\"><img src=x onerror=alert(1)>"
+        let (_, path) = try world.createOrder([
+            "purchaseref": ref, "amount": 1000, "description": "\" onmouseover=\"alert(1)\" x=' & é",
+        ])
+        let html = world.send("GET", path).text
+        #expect(!html.contains("<script>alert"))
+        #expect(!html.contains("<img"))
+        #expect(!html.contains("onmouseover=\"alert"))
+        #expect(html.contains("&lt;script&gt;alert(&#39;ref&#39;)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"))
+        let fields = Dictionary(Self.hiddenFields(html), uniquingKeysWith: { a, _ in a })
+        #expect(fields["purchaseref"] == ref, "escaped in HTML, intact once the browser decodes it")
+        #expect(fields["description"] == "\" onmouseover=\"alert(1)\" x=' & é")
+        #expect(fields["brand"] == "Chez \"Ama\" & Fils 'le meilleur'")
+    }
+
+    @Test func paidOrderShowsAlreadyPaidNotAForm() throws {
+        let world = try World()
+        let (_, path) = try world.createOrder(["purchaseref": "PAID-1", "amount": 15000])
+        #expect(world.notify(World.okParameters("PAID-1")).status == .ok)
+        let html = world.send("GET", path).text
+        #expect(html.contains("Commande déjà payée"))
+        #expect(!html.contains("<form id=\"pay\""))
+        #expect(!html.contains("type=\"hidden\""))
+        #expect(html.contains("PR-P1"))
+        #expect(world.gateway.requests.isEmpty)
+    }
+
+    @Test("gateway failures leave the order unchanged and say so", arguments: [
+        ("refused", HTTPStandIn.Behaviour.respond(status: 200, body: "NOK:UNKNOWN_MERCHANT"), "NOK:UNKNOWN_MERCHANT"),
+        ("garbage", .respond(status: 200, body: "<html>It works!</html>"), "not a session id"),
+        ("error status", .respond(status: 502, body: "Bad Gateway"), "HTTP 502"),
+        ("nothing", .hang(seconds: 3), "did not answer in time"),
+        ("hang-up", .close, "unreachable"),
+    ])
+    func gatewayFailure(name: String, behaviour: HTTPStandIn.Behaviour, cause: String) throws {
+        let world = try World(gateway: { _ in behaviour })
+        let (order, path) = try world.createOrder(["purchaseref": "GW-" + name, "amount": 1000, "language": "en"])
+        let page = world.send("GET", path)
+        #expect(page.status == .serviceUnavailable)
+        #expect(page.text.contains("Payment temporarily unavailable"))
+        #expect(!page.text.contains("<form id=\"pay\""))
+        #expect(try world.store.load(order.key) == order, "the order is unchanged")
+        let french = try world.createOrder(["purchaseref": "GW-fr-" + name, "amount": 1000])
+        #expect(world.send("GET", french.checkoutPath).text.contains("Paiement momentanément indisponible"))
+        _ = cause
+    }
+
+    @Test func tamperedOrUnknownLinksAre404Pages() throws {
+        let world = try World()
+        let (_, path) = try world.createOrder(["purchaseref": "L1", "amount": 1000])
+        var tampered = Array(path)
+        tampered[tampered.count - 1] = tampered.last == "0" ? "1" : "0"
+        for bad in [String(tampered), "/pay/nothing", "/pay/" + OrderKey(ref: "L1").hex, "/return/accept?order=x", "/return/accept"] {
+            let page = world.send("GET", bad)
+            #expect(page.status == .notFound, "\(bad)")
+            #expect(page.text.contains("Commande introuvable"), "\(bad)")
+        }
+        #expect(world.send("GET", "/return/elsewhere?order=x").status == .notFound)
+    }
+}

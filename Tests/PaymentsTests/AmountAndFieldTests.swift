@@ -1,0 +1,143 @@
+import Testing
+@testable import Payments
+
+@Suite struct AmountTests {
+    @Test("3 to 10 digits, nothing else", arguments: [
+        ("100", 100), ("15000", 15000), ("9999999999", 9_999_999_999),
+    ])
+    func validAmounts(text: String, francs: Int64) {
+        #expect(Amount(digits: text)?.francs == francs)
+    }
+
+    @Test("refused amounts", arguments: ["", "99", "10000000000", "0100", "15000.00", "15,000", "-100", "+100", "1e5", " 100", "１００", "15 000"])
+    func invalidAmounts(text: String) {
+        #expect(Amount(digits: text) == nil)
+    }
+
+    @Test func formattedInFrenchGroups() {
+        #expect(Amount(francs: 15000)!.formatted == "15 000 F CFA")
+        #expect(Amount(francs: 100)!.formatted == "100 F CFA")
+        #expect(Amount(francs: 1_234_567)!.formatted == "1 234 567 F CFA")
+        #expect(Amount(francs: 9_999_999_999)!.formatted == "9 999 999 999 F CFA")
+    }
+
+    @Test func neverAFloat() {
+        #expect(Amount(francs: 15000)!.digits == "15000")
+        #expect(Amount(francs: 99) == nil)
+    }
+}
+
+@Suite struct FieldTests {
+    @Test func purchaseRefBounds() throws {
+        #expect(try Field.purchaseRef("a") == "a")
+        #expect(try Field.purchaseRef(String(repeating: "x", count: 250)).count == 250)
+        #expect(throws: FieldError.self) { try Field.purchaseRef(String(repeating: "x", count: 251)) }
+        #expect(throws: FieldError.self) { try Field.purchaseRef("") }
+        // 250 × é is 250 characters (500 bytes): allowed.
+        #expect(try Field.purchaseRef(String(repeating: "é", count: 250)).unicodeScalars.count == 250)
+        #expect(throws: FieldError.self) { try Field.purchaseRef(String(repeating: "é", count: 251)) }
+        for odd in ["../../x", "a/b", "CON", "<script>", "a b", "Ω≈ç√"] {
+            #expect(try Field.purchaseRef(odd) == odd)
+        }
+        for control in ["a\nb", "a\rb", "a\u{0}b", "a\u{7F}", "tab\there"] {
+            let error = #expect(throws: FieldError.self) { try Field.purchaseRef(control) }
+            #expect(error?.field == "purchaseref")
+        }
+    }
+
+    @Test func phoneBounds() throws {
+        #expect(try Field.phone("90000001") == "90000001")
+        #expect(try Field.phone("+22890000001") == "+22890000001")
+        #expect(try Field.phone("90 00 00 01") == "90000001")
+        #expect(try Field.phone("1234567890123456") == "1234567890123456")
+        for bad in ["9000001", "12345678901234567", "9000000a", "+", "++22890000001", "90-00-00-0"] {
+            #expect(throws: FieldError.self, "\(bad)") { try Field.phone(bad) }
+        }
+    }
+
+    @Test func textLengths() throws {
+        #expect(try Field.brand(String(repeating: "b", count: 150)).count == 150)
+        #expect(throws: FieldError.self) { try Field.brand(String(repeating: "b", count: 151)) }
+        #expect(throws: FieldError.self) { try Field.brand("   ") }
+        #expect(try Field.description(String(repeating: "d", count: 255)).count == 255)
+        #expect(throws: FieldError.self) { try Field.description(String(repeating: "d", count: 256)) }
+        #expect(try Field.text(String(repeating: "t", count: 250)).count == 250)
+        #expect(throws: FieldError.self) { try Field.text(String(repeating: "t", count: 251)) }
+    }
+
+    @Test("descriptions are plain text", arguments: ["<b>riz</b>", "<script>alert(1)</script>", "a > b", "x<y", "line\nbreak"])
+    func descriptionRefusesHTML(value: String) {
+        let error = #expect(throws: FieldError.self) { try Field.description(value) }
+        #expect(error?.field == "description")
+    }
+
+    @Test func languageAndCurrency() throws {
+        #expect(try Field.language("fr") == .fr)
+        #expect(try Field.language("en") == .en)
+        for bad in ["FR", "de", "", "fra"] { #expect(throws: FieldError.self) { try Field.language(bad) } }
+        #expect(try Field.currency("952") == "952")
+        for bad in ["95", "9520", "XOF", "95a"] { #expect(throws: FieldError.self) { try Field.currency(bad) } }
+        #expect(try Field.merchantID("1234567890123456") == "1234567890123456")
+        for bad in ["123456789012345", "12345678901234567", "123456789012345a"] {
+            #expect(throws: FieldError.self) { try Field.merchantID(bad) }
+        }
+    }
+
+    @Test func returnURLs() throws {
+        let hosts = ["shop.tg", "*.boutique.tg"]
+        #expect(try Field.returnURL("https://shop.tg/merci", allowedHosts: hosts, field: "accept_url") == "https://shop.tg/merci")
+        #expect(try Field.returnURL("http://SHOP.tg/x?y=1", allowedHosts: hosts, field: "accept_url").hasPrefix("http://"))
+        #expect(try Field.returnURL("https://www.boutique.tg/", allowedHosts: hosts, field: "accept_url").contains("boutique"))
+        let url150 = "https://shop.tg/" + String(repeating: "a", count: 150 - 16)
+        #expect(url150.count == 150)
+        #expect(try Field.returnURL(url150, allowedHosts: hosts, field: "accept_url") == url150)
+        let attacks = [
+            url150 + "a",
+            "https://evil.com/",
+            "https://shop.tg.evil.com/",
+            "https://boutique.tg.evil.com/",
+            "https://evilboutique.tg/",
+            "javascript:alert(1)",
+            "//evil.com/x",
+            "https://user:pass@shop.tg/",
+            "https://shop.tg@evil.com/",
+            "https:\\\\evil.com",
+            "https://shop.tg/ x",
+            "ftp://shop.tg/",
+            "data:text/html,hi",
+        ]
+        for attack in attacks {
+            let error = #expect(throws: FieldError.self, "\(attack)") { try Field.returnURL(attack, allowedHosts: hosts, field: "accept_url") }
+            #expect(error?.field == "accept_url")
+        }
+    }
+}
+
+@Suite struct OrderFieldsTests {
+    @Test func everyFailureAtOnce() {
+        let fields = OrderFields(
+            purchaseref: "", amount: "15000.5", currency: "978", description: "<b>x</b>", phone: "12",
+            language: "de", text: String(repeating: "t", count: 300), acceptURL: "https://evil.com")
+        let errors = #expect(throws: ValidationErrors.self) { try fields.validate(Fixtures.policy) }
+        #expect(Set(errors?.fields ?? []) == ["purchaseref", "amount", "currency", "description", "phone", "language", "text", "accept_url"])
+    }
+
+    @Test func defaultsFromThePolicy() throws {
+        let order = try OrderFields(purchaseref: "A1", amount: "15000").validate(Fixtures.policy)
+        #expect(order.currency == "952")
+        #expect(order.brand == "Boutique Démo")
+        #expect(order.language == .fr)
+        #expect(order.returnURLs.accept == "https://shop.tg/merci")
+        #expect(order.description == nil && order.phone == nil && order.text == nil)
+    }
+
+    @Test func emptyOptionalFieldsAreAbsent() throws {
+        let order = try OrderFields(purchaseref: "A1", amount: "15000", description: "", phone: "", language: "", text: "").validate(Fixtures.policy)
+        #expect(order.description == nil && order.phone == nil && order.text == nil && order.language == .fr)
+    }
+
+    @Test func missingRequiredFields() {
+        let errors = #expect(throws: ValidationErrors.self) { try OrderFields().validate(Fixtures.policy) }
+        #expect(errors?.fields == ["purchaseref", "amount"])
+    }
+}
