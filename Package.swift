@@ -52,6 +52,16 @@ let package = Package(
             ],
             resources: [.copy("Templates")]
         ),
+        // The TMoney Online sandbox (`cross sandbox`): sessions, payment pages, accounts and notifications.
+        .target(
+            name: "Sandbox",
+            dependencies: [
+                "FastCGI", "Payments",
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Mustache", package: "swift-mustache"),
+            ],
+            resources: [.copy("Templates")]
+        ),
         .executableTarget(
             name: "cross",
             dependencies: [

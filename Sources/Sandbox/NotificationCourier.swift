@@ -1,0 +1,60 @@
+import Dispatch
+import Foundation
+import Logging
+
+/// Carries notification plans out. The sandbox hands it the plan of every finished payment, after its state
+/// is saved; tests hand it a recorder instead.
+public protocol NotificationDispatcher: Sendable {
+    /// Returns at once, unless the plan says `beforeReturn`: then only once every copy was sent.
+    func dispatch(_ plan: NotificationPlan)
+}
+
+/// Sends each plan from a background queue, never from the shopper's browser nor on its request's time
+/// (except for `before_return`, whose point is to hold the shopper back), and logs what the merchant answered.
+public struct NotificationCourier: NotificationDispatcher {
+    private let transport: any NotificationTransport
+    private let logger: Logger
+    private let queue = DispatchQueue(label: "sandbox.notifications", attributes: .concurrent)
+
+    public init(transport: any NotificationTransport, logger: Logger) {
+        self.transport = transport
+        self.logger = logger
+    }
+
+    public func dispatch(_ plan: NotificationPlan) {
+        if plan.beforeReturn {
+            if plan.delayMilliseconds > 0 { Thread.sleep(forTimeInterval: Double(plan.delayMilliseconds) / 1000) }
+            deliver(plan)
+        } else {
+            queue.asyncAfter(deadline: .now() + .milliseconds(plan.delayMilliseconds)) { [self] in deliver(plan) }
+        }
+    }
+
+    /// Sends the copies one after the other, as a retrying server would.
+    private func deliver(_ plan: NotificationPlan) {
+        for copy in 1...plan.copies {
+            let started = Date()
+            let result = transport.get(plan.url)
+            var metadata: Logger.Metadata = [
+                "ref": "\(plan.notification.purchaseref)", "merchant": "\(plan.merchantID)",
+                "notified": "\(plan.notification.status.rawValue)", "payid": "\(plan.notification.payid)",
+                "amount": "\(plan.notification.amount)", "copy": "\(copy)/\(plan.copies)",
+                "ms": "\(Int(Date().timeIntervalSince(started) * 1000))",
+            ]
+            if !plan.notification.error.isEmpty { metadata["error"] = "\(plan.notification.error)" }
+            switch result {
+            case .answered(let status, let excerpt):
+                metadata["answer"] = "\(status)"
+                metadata["body"] = "\(excerpt)"
+                if (200..<300).contains(status) {
+                    logger.info("notification delivered", metadata: metadata)
+                } else {
+                    logger.warning("notification refused by the merchant", metadata: metadata)
+                }
+            case .failed(let reason):
+                metadata["reason"] = "\(reason)"
+                logger.warning("notification not delivered", metadata: metadata)
+            }
+        }
+    }
+}
