@@ -1,0 +1,57 @@
+import FastCGI
+import Payments
+
+/// The sandbox's pages for testers, in English: what the accounts hold, the SMS TMoney sent, recent payments.
+/// Only values that exist go in a context: Mustache shows "nil" for an absent one.
+enum ToolViews {
+    static let recentPayments = 20
+
+    /// `GET /sandbox`.
+    static func index(_ state: SandboxState, _ configuration: SandboxConfiguration, _ pages: SandboxPages) -> Response {
+        let accounts = configuration.accounts.map { account -> [String: Any] in
+            let record = state.accounts[account.phone] ?? AccountState(balance: account.openingBalance)
+            var row: [String: Any] = [
+                "phone": account.phone, "name": account.name, "clientID": account.clientID,
+                "balance": Francs.formatted(record.balance), "blocked": record.blocked,
+            ]
+            if record.failedLogins > 0 { row["failedLogins"] = record.failedLogins }
+            return row
+        }
+        let merchants = configuration.merchants.map { merchant -> [String: Any] in
+            var row: [String: Any] = ["id": merchant.id, "name": merchant.name, "notificationURL": merchant.notificationURL]
+            if merchant.scenario != Scenario() { row["scenario"] = merchant.scenario.description }
+            return row
+        }
+        let payments = state.transactions.values.sorted { $0.openedAt > $1.openedAt }.prefix(recentPayments).map { transaction -> [String: Any] in
+            var row: [String: Any] = [
+                "openedAt": transaction.openedAt.iso8601, "merchant": transaction.merchantID, "ref": transaction.order.purchaseref,
+                "amount": transaction.order.amount.formatted, "payid": transaction.payid,
+            ]
+            if transaction.scenario != Scenario() { row["scenario"] = transaction.scenario.description }
+            switch transaction.stage {
+            case .credentials: row["state"] = "on the phone and PIN step"
+            case .code: row["state"] = "on the SMS code step"
+            case .finished(let outcome):
+                row["state"] = outcome.kind.rawValue
+                row["reason"] = outcome.reason
+            }
+            return row
+        }
+        return pages.page("index", .en, title: "TMoney Online sandbox", [
+            "accounts": accounts, "merchants": merchants, "payments": Array(payments), "hasPayments": !payments.isEmpty,
+            "sessionLifetime": configuration.sessionLifetimeSeconds, "paymentLifetime": configuration.paymentLifetimeSeconds,
+        ])
+    }
+
+    /// `GET /sandbox/sms`: the outbox, newest first.
+    static func outbox(_ state: SandboxState, _ pages: SandboxPages) -> Response {
+        let messages = state.outbox.map { sms -> [String: Any] in
+            var row: [String: Any] = [
+                "sentAt": sms.sentAt.iso8601, "phone": sms.phone, "text": sms.text, "merchant": sms.merchantID, "ref": sms.purchaseref,
+            ]
+            if let code = sms.code { row["code"] = code }
+            return row
+        }
+        return pages.page("sms", .en, title: "SMS outbox · TMoney Online sandbox", ["messages": messages, "hasMessages": !messages.isEmpty])
+    }
+}
