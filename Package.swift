@@ -65,7 +65,7 @@ let package = Package(
         .executableTarget(
             name: "cross",
             dependencies: [
-                "FastCGI", "CrossApp", "OrderStore", "Payments",
+                "FastCGI", "CrossApp", "OrderStore", "Payments", "Sandbox",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]
