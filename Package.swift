@@ -73,6 +73,7 @@ let package = Package(
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
         .testTarget(name: "PaymentsTests", dependencies: ["Payments"]),
         .testTarget(name: "OrderStoreTests", dependencies: ["OrderStore", "Payments"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "FastCGI", "Payments"]),
         // Starts real nginx and cross processes on free ports for the integration tests.
         .target(name: "TestStack", dependencies: ["FastCGI"], path: "Tests/TestStack"),
         .testTarget(name: "CrossAppTests", dependencies: ["CrossApp", "OrderStore", "Payments", "FastCGI", "TestStack"]),
