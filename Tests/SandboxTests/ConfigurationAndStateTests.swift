@@ -132,7 +132,7 @@ import Testing
         let harness = try Harness()
         // The state file's folder is a plain file: nothing can be written there.
         let blocker = harness.directory + "/blocker"
-        FileManager.default.createFile(atPath: blocker, contents: Data())
+        #expect(FileManager.default.createFile(atPath: blocker, contents: Data()))
         let sandbox = try TMoneySandbox(
             configuration: harness.sandbox.configuration, stateFile: StateFile(path: blocker + "/state.json"),
             words: Harness.pages.words, dispatcher: harness.recorder)
