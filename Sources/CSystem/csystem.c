@@ -1,7 +1,31 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <unistd.h>
+#include <string.h>
 #include "csystem.h"
 
 int cross_reserve_space(int fd, off_t offset, off_t length) {
     return fallocate(fd, FALLOC_FL_KEEP_SIZE, offset, length);
+}
+
+int cross_sync_filesystem(int fd) {
+    return syncfs(fd);
+}
+
+static int lock_byte(int fd, off_t offset, short type, int command) {
+    struct flock lock;
+    memset(&lock, 0, sizeof lock);
+    lock.l_type = type;
+    lock.l_whence = SEEK_SET;
+    lock.l_start = offset;
+    lock.l_len = 1;
+    return fcntl(fd, command, &lock);
+}
+
+int cross_lock_byte(int fd, off_t offset) {
+    return lock_byte(fd, offset, F_WRLCK, F_OFD_SETLKW);
+}
+
+int cross_unlock_byte(int fd, off_t offset) {
+    return lock_byte(fd, offset, F_UNLCK, F_OFD_SETLK);
 }

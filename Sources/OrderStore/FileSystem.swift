@@ -1,3 +1,4 @@
+import CSystem
 import Foundation
 
 /// Why the store could not do what it was asked. `unavailable` is the disk's fault (full, read-only, an
@@ -44,13 +45,15 @@ enum FileSystem {
         guard fsync(fd) == 0 else { throw .unavailable("cannot sync \(path): \(errorText())") }
     }
 
-    /// Writes `bytes` to a new file at `path` (which must not exist) and syncs it.
-    static func writeNewFile(_ path: String, _ bytes: [UInt8]) throws(StoreError) {
+    /// Writes `bytes` to a new file at `path` (which must not exist), synced to disk when `sync` is set.
+    static func writeNewFile(_ path: String, _ bytes: [UInt8], sync: Bool = true) throws(StoreError) {
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .unavailable("cannot create \(path): \(errorText())") }
         do throws(StoreError) {
             try writeAll(fd, bytes, path: path)
-            guard fsync(fd) == 0 else { throw StoreError.unavailable("cannot sync \(path): \(errorText())") }
+            if sync {
+                guard fsync(fd) == 0 else { throw StoreError.unavailable("cannot sync \(path): \(errorText())") }
+            }
             close(fd)
         } catch {
             close(fd)
@@ -69,6 +72,14 @@ enum FileSystem {
             }
             offset += written
         }
+    }
+
+    /// Flushes every file and folder of the filesystem holding `path`.
+    static func syncFilesystem(_ path: String) throws(StoreError) {
+        let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        guard fd >= 0 else { throw .unavailable("cannot open \(path): \(errorText())") }
+        defer { close(fd) }
+        guard cross_sync_filesystem(fd) == 0 else { throw .unavailable("cannot sync the filesystem of \(path): \(errorText())") }
     }
 
     static func rename(_ from: String, _ to: String) throws(StoreError) {
@@ -115,24 +126,36 @@ enum FileSystem {
     }
 }
 
-/// An exclusive `flock` on a lock file, held across threads and processes alike (each holder opens the file
-/// itself, and flock locks belong to the open file).
+/// Exclusive locks on lock files, held across threads and processes alike: each holder opens the file
+/// itself, and both kinds of lock used here belong to the open file, not to the process.
 enum FileLock {
-    /// Runs `body` holding the lock; waits for it.
-    static func withLock<Result>(_ path: String, _ body: () throws(StoreError) -> Result) throws(StoreError) -> Result {
-        let fd = try acquire(path, blocking: true)!
+    /// Runs `body` holding a lock on one byte of the file at `path` (waiting for it): a lock per order in a
+    /// single file.
+    static func withByteLock<Result>(_ path: String, offset: Int, _ body: () throws(StoreError) -> Result) throws(StoreError) -> Result {
+        let fd = try lockByte(path, offset: offset)
         defer { close(fd) }  // closing the file releases the lock
         return try body()
     }
 
-    /// The same, for a body that may throw errors of its own.
-    static func withLock<Result>(_ path: String, _ body: () throws -> Result) throws -> Result {
-        let fd = try acquire(path, blocking: true)!
+    static func withByteLock<Result>(_ path: String, offset: Int, _ body: () throws -> Result) throws -> Result {
+        let fd = try lockByte(path, offset: offset)
         defer { close(fd) }
         return try body()
     }
 
-    /// Runs `body` holding the lock, or returns nil at once if another holder has it.
+    private static func lockByte(_ path: String, offset: Int) throws(StoreError) -> Int32 {
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw .unavailable("cannot open lock \(path): \(FileSystem.errorText())") }
+        while cross_lock_byte(fd, off_t(offset)) != 0 {
+            if errno == EINTR { continue }
+            let reason = FileSystem.errorText()
+            close(fd)
+            throw .unavailable("cannot lock \(path): \(reason)")
+        }
+        return fd
+    }
+
+    /// Runs `body` holding a `flock` on the whole file, or returns nil at once if another holder has it.
     static func withLockIfFree<Result>(_ path: String, _ body: () throws(StoreError) -> Result) throws(StoreError) -> Result? {
         guard let fd = try acquire(path, blocking: false) else { return nil }
         defer { close(fd) }

@@ -80,20 +80,10 @@ final class Journal: @unchecked Sendable {
         mutex.deallocate()
     }
 
-    private static let encoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
-
-    /// Writes the record and waits until it is durable.
-    func append(_ record: JournalRecord) throws(StoreError) {
-        var line: [UInt8]
-        do {
-            line = Array(try Self.encoder.encode(record))
-        } catch {
-            throw .unavailable("cannot encode a journal record: \(error)")
-        }
+    /// Writes the record and waits until it is durable. `order`, the order's JSON as its file holds it, goes
+    /// into the record's `order` field as it is, rather than being encoded a second time.
+    func append(_ record: JournalRecord, order: [UInt8]? = nil) throws(StoreError) {
+        var line = JSONBytes.encode(record, order: order)
         line.append(UInt8(ascii: "\n"))
         pthread_mutex_lock(mutex)
         defer { pthread_mutex_unlock(mutex) }

@@ -6,15 +6,17 @@ import Payments
 /// Orders as flat JSON files, one per order, under a data folder:
 ///
 ///     orders/3f2/3f2a…c1.json   the order (its key: 32 hex digits of SHA-256 of the purchaseref)
-///     orders/3f2/3f2a…c1.lock   its lock file (flock), for every read-modify-write
+///     orders.lock               one lockable byte per order (an OFD lock), for every read-modify-write
 ///     journal/journal.jsonl     every change and every notification, append-only, fsynced
 ///     journal/checkpoint.json   how much of the journal is known to be reflected in the order files
 ///
-/// A change is durable before it is acknowledged: the new order file is written beside the old one and
-/// synced, the journal record (with the whole new order) is appended and synced, then the new file replaces
-/// the old one by rename and the folder is synced. A crash at any point leaves either the old file or the
-/// new one, never a mix; a crash after the journal record and before the rename is repaired at start from the
-/// journal. The folders are sharded by the key's first three hex digits, 4096 of them.
+/// A change is durable before it is acknowledged, through the journal: the new order file is written beside
+/// the old one, the journal record (carrying the whole new order) is appended and synced — appenders that
+/// arrive together share one sync — then the new file replaces the old one by rename. A crash leaves either
+/// the old file or the new one, never a mix. The order files themselves are synced in batches by the
+/// checkpoint (`recover()`, at start and every minute): until then, the journal is what a power cut cannot
+/// take, and recovery rewrites from it any order file that is missing, damaged or behind. The folders are
+/// sharded by the key's first three hex digits, 4096 of them.
 public final class OrderStore: Sendable {
     public let directory: String
     private let journal: Journal
@@ -35,17 +37,16 @@ public final class OrderStore: Sendable {
 
     private func shard(_ key: OrderKey) -> String { directory + "/orders/" + key.hex.prefix(3) }
 
-    /// Where the order's lock lives; its shard folder is made if need be.
-    func lockPath(_ key: OrderKey) throws(StoreError) -> String {
-        try FileSystem.makeDurableDirectory(shard(key))
-        return shard(key) + "/" + key.hex + ".lock"
+    /// Runs `body` holding the order's lock, which every read-modify-write of it takes, in any thread or
+    /// process. The lock is one byte of `orders.lock`, at an offset taken from the key: no file is created
+    /// per order just to be locked.
+    func withOrderLock<Result>(_ key: OrderKey, _ body: () throws -> Result) throws -> Result {
+        try FileLock.withByteLock(directory + "/orders.lock", offset: Int(key.hex.prefix(12), radix: 16)!, body)
     }
 
-    private static let fileEncoder: JSONEncoder = {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        return encoder
-    }()
+    func withOrderLock<Result>(_ key: OrderKey, _ body: () throws(StoreError) -> Result) throws(StoreError) -> Result {
+        try FileLock.withByteLock(directory + "/orders.lock", offset: Int(key.hex.prefix(12), radix: 16)!, body)
+    }
 
     // MARK: - Reading
 
@@ -92,7 +93,7 @@ public final class OrderStore: Sendable {
     /// Creates the order, or finds the one already made by the same request (idempotent on purchaseref).
     public func create(_ new: NewOrder, at now: Timestamp, lifetimeSeconds: Int64) throws(StoreError) -> CreateOutcome {
         let key = OrderKey(ref: new.ref)
-        return try FileLock.withLock(try lockPath(key)) { () throws(StoreError) -> CreateOutcome in
+        return try withOrderLock(key) { () throws(StoreError) -> CreateOutcome in
             if let existing = try load(key) {
                 guard existing.ref == new.ref else {
                     throw .unavailable("two purchaserefs share the key \(key.hex); this cannot happen with SHA-256")
@@ -115,7 +116,7 @@ public final class OrderStore: Sendable {
     public func update<Result>(
         _ key: OrderKey, _ change: (inout Order) throws -> (record: JournalRecord, result: Result)
     ) throws -> (order: Order, result: Result)? {
-        try FileLock.withLock(try lockPath(key)) { () throws -> (order: Order, result: Result)? in
+        try withOrderLock(key) { () throws -> (order: Order, result: Result)? in
             guard var order = try load(key) else { return nil }
             let revision = order.revision
             let (record, result) = try change(&order)
@@ -134,34 +135,30 @@ public final class OrderStore: Sendable {
         try journal.append(record)
     }
 
-    /// Write-ahead: new file synced beside the old, journal record synced, then rename and folder sync.
+    /// Write-ahead: the new file beside the old (a full disk fails here, before anything is journaled), the
+    /// journal record synced, then the rename.
     private func write(_ order: Order, record: JournalRecord) throws(StoreError) {
         var record = record
         record.key = order.key
         record.ref = order.ref
         record.revision = order.revision
-        record.order = order
+        let encoded = Self.encode(order)
+        try FileSystem.makeDurableDirectory(shard(order.key))
         let final = path(for: order.key)
         let temporary = final + ".tmp.\(getpid()).\(order.revision)"
-        try FileSystem.writeNewFile(temporary, try encodeFile(order))
+        try FileSystem.writeNewFile(temporary, encoded + [UInt8(ascii: "\n")], sync: false)
         do {
-            try journal.append(record)
+            try journal.append(record, order: encoded)
         } catch {
             unlink(temporary)
             throw error
         }
         try FileSystem.rename(temporary, final)
-        try FileSystem.syncDirectory(shard(order.key))
     }
 
-    private func encodeFile(_ order: Order) throws(StoreError) -> [UInt8] {
-        do {
-            var bytes = Array(try Self.fileEncoder.encode(order))
-            bytes.append(UInt8(ascii: "\n"))
-            return bytes
-        } catch {
-            throw .unavailable("cannot encode order \(order.key): \(error)")
-        }
+    /// An order as one line of JSON: the same bytes go into its file and into the journal record.
+    static func encode(_ order: Order) -> [UInt8] {
+        JSONBytes.encode(order)
     }
 
     // MARK: - Listing

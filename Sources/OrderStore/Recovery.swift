@@ -56,13 +56,17 @@ extension OrderStore {
         for (key, snapshot) in latest.sorted(by: { $0.key < $1.key }) {
             if try restoreIfBehind(key, snapshot, logger: logger) { report.ordersRestored.append(key) }
         }
+        // Every change journaled before `end` is now in its order file (its writer held the order's lock until
+        // its rename, and this pass took each lock after): once the files are on disk, the journal up to
+        // `end` is no longer needed to rebuild them.
+        if !records.isEmpty { try FileSystem.syncFilesystem(directory) }
         try writeCheckpoint(Checkpoint(offset: end, at: .now()))
         return report
     }
 
     /// Rewrites the order from the snapshot when its file is missing, damaged, or at an older revision.
     private func restoreIfBehind(_ key: OrderKey, _ snapshot: Order, logger: Logger) throws(StoreError) -> Bool {
-        try FileLock.withLock(try lockPath(key)) { () throws(StoreError) -> Bool in
+        try withOrderLock(key) { () throws(StoreError) -> Bool in
             try restoreHoldingLock(key, snapshot, logger: logger)
         }
     }
@@ -77,14 +81,10 @@ extension OrderStore {
             damage = "\(error)"
         }
         if let current, current.revision >= snapshot.revision { return false }
+        try FileSystem.makeDurableDirectory(directory + "/orders/" + key.hex.prefix(3))
         let path = path(for: key)
         let temporary = path + ".tmp.recovery.\(getpid())"
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
-        let bytes: [UInt8]
-        do { bytes = Array(try encoder.encode(snapshot)) + [UInt8(ascii: "\n")] } catch {
-            throw .unavailable("cannot encode order \(key): \(error)")
-        }
+        let bytes = Self.encode(snapshot) + [UInt8(ascii: "\n")]
         unlink(temporary)
         try FileSystem.writeNewFile(temporary, bytes)
         try FileSystem.rename(temporary, path)

@@ -83,7 +83,7 @@ func journalRecords(_ store: OrderStore) throws -> [JournalRecord] {
         // Nothing outside orders/ and journal/, and every order file name is a key.
         let entries = try FileManager.default.subpathsOfDirectory(atPath: directory)
         for entry in entries {
-            #expect(entry.hasPrefix("orders") || entry.hasPrefix("journal"), "\(entry)")
+            #expect(entry.hasPrefix("orders/") || entry == "orders" || entry.hasPrefix("journal") || entry == "orders.lock", "\(entry)")
         }
         let names = entries.filter { $0.hasSuffix(".json") && $0.hasPrefix("orders/") }.map { ($0 as NSString).lastPathComponent }
         #expect(names == [OrderKey(ref: ref).hex + ".json"])
