@@ -40,10 +40,11 @@ extension Application {
             return outcomePage(order, outcome: "accept", check: 0)
         default:
             if Timestamp.now() >= order.expiresAt {
-                return pages.page("message", language, title: words.word("order_expired_title", language), [
+                var context: [String: Any] = [
                     "heading": words.word("order_expired_title", language), "message": words.word("order_expired_body", language),
-                    "shopURL": order.returnURLs.cancel as Any,
-                ], status: .gone)
+                ]
+                context["shopURL"] = order.returnURLs.cancel
+                return pages.page("message", language, title: words.word("order_expired_title", language), context, status: .gone)
             }
             return nil
         }
@@ -142,11 +143,11 @@ extension Application {
             title = heading ?? words.word("paid_title", language)
             context["message"] = message ?? words.word("paid_body", language)
             context["noticeClass"] = "ok"
-            context["shopURL"] = order.returnURLs.accept as Any
+            context["shopURL"] = order.returnURLs.accept
         case .review:
             title = words.word("review_title", language)
             context["message"] = words.word("review_body", language)
-            context["shopURL"] = order.returnURLs.accept as Any
+            context["shopURL"] = order.returnURLs.accept
         case .pending:
             if outcome == "accept" {
                 title = words.word("pending_title", language)
@@ -156,7 +157,7 @@ extension Application {
                 context["message"] = words.word("not_completed_body", language)
                 context["noticeClass"] = "bad"
                 context["retryURL"] = "/pay/" + link + "/retry"
-                context["shopURL"] = (outcome == "cancel" ? order.returnURLs.cancel : order.returnURLs.decline) as Any
+                context["shopURL"] = outcome == "cancel" ? order.returnURLs.cancel : order.returnURLs.decline
             }
             // TMoney's notification may still be on its way: look again, for a bounded time.
             if check < Self.pendingChecks && (outcome == "accept" || check < 5) {
@@ -168,7 +169,7 @@ extension Application {
             context["message"] = OrderViews.failureMessage(order, words)
             context["noticeClass"] = "bad"
             if Timestamp.now() < order.expiresAt { context["retryURL"] = "/pay/" + link + "/retry" }
-            context["shopURL"] = (order.status == .cancelled ? order.returnURLs.cancel : order.returnURLs.decline) as Any
+            context["shopURL"] = order.status == .cancelled ? order.returnURLs.cancel : order.returnURLs.decline
         }
         context["heading"] = title
         return pages.page("outcome", language, title: title + " · " + order.brand, context)

@@ -48,6 +48,9 @@ import Testing
         #expect(html.contains(reason))
         #expect(html.contains("<form method=\"post\" action=\"\(path)/retry\">"))
         #expect(html.contains("Réessayer le paiement"))
+        // A cancel page is configured, a decline page is not: no link back then, rather than a link to "nil".
+        #expect(!html.contains("href=\"nil\""))
+        #expect(html.contains("href=\"https://shop.example.tg/panier\"") == (code == "CANCEL"))
     }
 
     @Test func retryStartsANewAttemptWithANewSession() throws {

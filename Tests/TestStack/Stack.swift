@@ -21,6 +21,8 @@ public final class Stack: @unchecked Sendable {
     public let crossProcesses: Int
     private var sharedSocket: Int32 = -1
     public private(set) var nginx: ManagedProcess?
+    /// `cross sandbox`, when the stack was asked for it: TMoney Online on `sandboxPort`.
+    public private(set) var sandbox: ManagedProcess?
     public let crossArguments: [String]
     public static let apiKey = "stack-api-key-0123456789"
 
@@ -30,9 +32,11 @@ public final class Stack: @unchecked Sendable {
 
     /// Starts nginx and `cross serve` (with `crossArguments` added) and waits until a request goes through.
     /// Cross's configuration is written for this run; `settings` replaces any of its keys.
+    /// With `sandbox`, `cross sandbox` plays TMoney (its configuration written for this run, `sandboxSettings`
+    /// replacing any of its keys).
     public init(
         name: String, crossArguments: [String] = [], settings: [String: Any] = [:], environment: [String: String] = [:],
-        crossProcesses: Int = 1
+        crossProcesses: Int = 1, sandbox: Bool = false, sandboxSettings: [String: Any] = [:]
     ) throws {
         self.crossProcesses = crossProcesses
         runDirectory = try Self.makeRunDirectory(name)
@@ -42,6 +46,16 @@ public final class Stack: @unchecked Sendable {
         try Self.shell([Self.root + "/scripts/nginx-conf", runDirectory, String(port), String(sandboxPort)], output: runDirectory + "/nginx.conf")
         try Self.writeConfiguration(at: configPath, port: port, sandboxPort: sandboxPort, settings: settings)
         try startCross(environment: environment)
+        if sandbox {
+            try Self.writeSandboxConfiguration(at: runDirectory + "/sandbox.json", port: port, settings: sandboxSettings)
+            self.sandbox = try ManagedProcess(
+                name: "sandbox", executable: Self.crossBinary,
+                arguments: [
+                    "sandbox", "--config", runDirectory + "/sandbox.json", "--state", runDirectory + "/sandbox-state.json",
+                    "--listen", runDirectory + "/sandbox.sock", "--socket-mode", "666",
+                ],
+                logPath: runDirectory + "/logs/sandbox.log", environment: ["CROSS_LOG_FLUSH_MS": "0"])
+        }
         nginx = try ManagedProcess(
             name: "nginx", executable: "/usr/sbin/nginx",
             arguments: ["-p", runDirectory, "-e", runDirectory + "/logs/error.log", "-c", runDirectory + "/nginx.conf"],
@@ -103,6 +117,26 @@ public final class Stack: @unchecked Sendable {
         return "/notify?" + (components.percentEncodedQuery ?? "").replacingOccurrences(of: "+", with: "%2B")
     }
 
+    /// The sandbox's merchant 2000000000000001 notifies this stack's Cross; the three documented accounts.
+    public static func writeSandboxConfiguration(at path: String, port: UInt16, settings: [String: Any] = [:]) throws {
+        var configuration: [String: Any] = [
+            "session_lifetime_seconds": 180,
+            "payment_lifetime_seconds": 600,
+            "notification_timeout_seconds": 5,
+            "merchants": [[
+                "merchant_id": "2000000000000001", "name": "Boutique Démo", "allowed_addresses": ["127.0.0.1", "::1"],
+                "notification_url": "http://127.0.0.1:\(port)/notify",
+            ] as [String: Any]],
+            "accounts": [
+                ["phone": "90000001", "pin": "1234", "name": "Kofi Mensah", "client_id": "1000000001", "balance": 5_000_000],
+                ["phone": "90000002", "pin": "1234", "name": "Ama Poor", "client_id": "1000000002", "balance": 500],
+                ["phone": "90000003", "pin": "1234", "name": "Yao Block", "client_id": "1000000003", "balance": 100_000],
+            ],
+        ]
+        configuration.merge(settings) { $1 }
+        try JSONSerialization.data(withJSONObject: configuration, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
+    }
+
     public func startCross(environment: [String: String] = [:]) throws {
         let environment = ["CROSS_LOG_FLUSH_MS": "0"].merging(environment) { $1 }
         guard crossProcesses > 1 else {
@@ -146,7 +180,9 @@ public final class Stack: @unchecked Sendable {
         var lastError = ""
         while Date() < deadline {
             if let cross, !cross.isRunning { throw HTTPClientError(description: "cross exited: \(cross.log)") }
-            if let result = try? HTTPClient.get(port, "/healthz", timeout: 2), result.status == 200 { return }
+            if let sandbox, !sandbox.isRunning { throw HTTPClientError(description: "the sandbox exited: \(sandbox.log)") }
+            let sandboxReady = sandbox == nil || (try? HTTPClient.get(sandboxPort, "/sandbox", timeout: 2))?.status == 200
+            if sandboxReady, let result = try? HTTPClient.get(port, "/healthz", timeout: 2), result.status == 200 { return }
             lastError = (try? HTTPClient.get(port, "/healthz", timeout: 2)).map { "status \($0.status)" } ?? "no answer"
             usleep(50_000)
         }
@@ -154,6 +190,7 @@ public final class Stack: @unchecked Sendable {
     }
 
     public func stop() {
+        sandbox?.stop()
         cross?.stop()
         for process in crossGroup { process.stop() }
         nginx?.stop()
