@@ -36,6 +36,8 @@ extension Application {
                     record.from = from
                     record.to = to
                     record.reason = note
+                    // Merchants hear of every status a payment ends in: a webhook event, durable with the change.
+                    if from != to && to != .pending { record.event = "order." + to.rawValue }
                 }
                 return (record, effect)
             }

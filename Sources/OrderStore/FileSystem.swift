@@ -155,17 +155,31 @@ enum FileLock {
         return fd
     }
 
-    /// Runs `body` holding a `flock` on the whole file, or returns nil at once if another holder has it.
-    static func withLockIfFree<Result>(_ path: String, _ body: () throws(StoreError) -> Result) throws(StoreError) -> Result? {
-        guard let fd = try acquire(path, blocking: false) else { return nil }
+    /// Runs `body` holding an exclusive `flock` on the whole file, waiting for it.
+    static func withLock<Result>(_ path: String, _ body: () throws(StoreError) -> Result) throws(StoreError) -> Result {
+        let fd = try acquire(path, blocking: true, shared: false)!
         defer { close(fd) }
         return try body()
     }
 
-    private static func acquire(_ path: String, blocking: Bool) throws(StoreError) -> Int32? {
+    /// Runs `body` holding a shared `flock` (many holders at once, none while someone holds it exclusively).
+    static func withSharedLock<Result>(_ path: String, _ body: () throws(StoreError) -> Result) throws(StoreError) -> Result {
+        let fd = try acquire(path, blocking: true, shared: true)!
+        defer { close(fd) }
+        return try body()
+    }
+
+    /// Runs `body` holding a `flock` on the whole file, or returns nil at once if another holder has it.
+    static func withLockIfFree<Result>(_ path: String, _ body: () throws(StoreError) -> Result) throws(StoreError) -> Result? {
+        guard let fd = try acquire(path, blocking: false, shared: false) else { return nil }
+        defer { close(fd) }
+        return try body()
+    }
+
+    private static func acquire(_ path: String, blocking: Bool, shared: Bool) throws(StoreError) -> Int32? {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw .unavailable("cannot open lock \(path): \(FileSystem.errorText())") }
-        while flock(fd, blocking ? LOCK_EX : LOCK_EX | LOCK_NB) != 0 {
+        while flock(fd, (shared ? LOCK_SH : LOCK_EX) | (blocking ? 0 : LOCK_NB)) != 0 {
             if errno == EINTR { continue }
             let code = errno
             close(fd)

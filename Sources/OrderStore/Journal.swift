@@ -30,6 +30,8 @@ public struct JournalRecord: Sendable, Codable {
     /// A refused notification's parameters as they came, in order (they may not parse).
     public var parameters: [[String]]?
     public var order: Order?
+    /// The webhook event this change raises (`order.paid`, …): the store puts it in the outbox.
+    public var event: String?
 
     public init(at: Timestamp, kind: Kind) {
         self.at = at

@@ -108,6 +108,7 @@ extension JSONBytes {
         json.object { json in
             json.field("answer", record.answer)
             json.field("at", record.at.iso8601)
+            json.field("event", record.event)
             json.field("from", record.from?.rawValue)
             json.field("key", record.key?.hex)
             json.field("kind", record.kind.rawValue)

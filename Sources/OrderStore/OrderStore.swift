@@ -9,6 +9,8 @@ import Payments
 ///     orders.lock               one lockable byte per order (an OFD lock), for every read-modify-write
 ///     journal/journal.jsonl     every change and every notification, append-only, fsynced
 ///     journal/checkpoint.json   how much of the journal is known to be reflected in the order files
+///     outbox/…                  webhook events to send (see `Outbox`)
+///     index/orders.tsv          a compact line per order change, for the dashboard (see `OrderIndex`)
 ///
 /// A change is durable before it is acknowledged, through the journal: the new order file is written beside
 /// the old one, the journal record (carrying the whole new order) is appended and synced — appenders that
@@ -19,8 +21,11 @@ import Payments
 /// sharded by the key's first three hex digits, 4096 of them.
 public final class OrderStore: Sendable {
     public let directory: String
+    public let outbox: Outbox
+    public let index: OrderIndex
     private let journal: Journal
     private let logger: Logger
+    private let eventListener = Lock<(@Sendable () -> Void)?>(nil)
 
     public init(directory: String, logger: Logger = Logger(label: "cross.store")) throws(StoreError) {
         self.directory = directory
@@ -29,6 +34,13 @@ public final class OrderStore: Sendable {
         try FileSystem.makeDurableDirectory(directory + "/orders")
         try FileSystem.makeDurableDirectory(directory + "/journal")
         journal = try Journal(path: directory + "/journal/journal.jsonl")
+        outbox = try Outbox(directory: directory + "/outbox")
+        index = try OrderIndex(directory: directory + "/index")
+    }
+
+    /// Called after each webhook event is put in the outbox (the courier wakes up rather than waiting).
+    public func onEvent(_ listener: @escaping @Sendable () -> Void) {
+        eventListener.withLock { $0 = listener }
     }
 
     public var journalPath: String { journal.path }
@@ -136,7 +148,8 @@ public final class OrderStore: Sendable {
     }
 
     /// Write-ahead: the new file beside the old (a full disk fails here, before anything is journaled), the
-    /// journal record synced, then the rename.
+    /// journal record synced, then the rename; then the change's webhook event and index line, which recovery
+    /// remakes from the journal if a crash came first.
     private func write(_ order: Order, record: JournalRecord) throws(StoreError) {
         var record = record
         record.key = order.key
@@ -154,6 +167,16 @@ public final class OrderStore: Sendable {
             throw error
         }
         try FileSystem.rename(temporary, final)
+        try afterWrite(order, event: record.event, at: record.at)
+    }
+
+    /// The outbox event and the index line of a change that is already durable in the journal.
+    func afterWrite(_ order: Order, event: String?, at time: Timestamp) throws(StoreError) {
+        if let event {
+            try outbox.create(OutboxEvent(id: Outbox.eventID(order.key, revision: order.revision), type: event, createdAt: time, order: order))
+            eventListener.withLock { $0 }?()
+        }
+        try index.append([order])
     }
 
     /// An order as one line of JSON: the same bytes go into its file and into the journal record.

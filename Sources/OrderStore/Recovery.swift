@@ -50,12 +50,18 @@ extension OrderStore {
         var latest: [OrderKey: Order] = [:]
         for (_, record) in records {
             guard let order = record.order else { continue }
+            // An event raised by a change whose process died before writing it: raised again, same id.
+            if let event = record.event {
+                try outbox.create(OutboxEvent(id: Outbox.eventID(order.key, revision: order.revision), type: event, createdAt: record.at, order: order))
+            }
             if let known = latest[order.key], known.revision >= order.revision { continue }
             latest[order.key] = order
         }
         for (key, snapshot) in latest.sorted(by: { $0.key < $1.key }) {
             if try restoreIfBehind(key, snapshot, logger: logger) { report.ordersRestored.append(key) }
         }
+        // The index lines of those changes may be missing too; a line again is harmless (latest revision wins).
+        try index.append(latest.values.sorted { $0.key < $1.key })
         // Every change journaled before `end` is now in its order file (its writer held the order's lock until
         // its rename, and this pass took each lock after): once the files are on disk, the journal up to
         // `end` is no longer needed to rebuild them.

@@ -80,10 +80,12 @@ func journalRecords(_ store: OrderStore) throws -> [JournalRecord] {
         let store = try OrderStore(directory: directory)
         _ = try store.create(newOrder(ref), at: .now(), lifetimeSeconds: 600)
         #expect(try store.load(ref: ref)?.ref == ref)
-        // Nothing outside orders/ and journal/, and every order file name is a key.
+        // Nothing outside the store's own folders, and every order file name is a key.
         let entries = try FileManager.default.subpathsOfDirectory(atPath: directory)
+        let folders = ["orders", "journal", "outbox", "index"]
         for entry in entries {
-            #expect(entry.hasPrefix("orders/") || entry == "orders" || entry.hasPrefix("journal") || entry == "orders.lock", "\(entry)")
+            let top = String(entry.prefix(while: { $0 != "/" }))
+            #expect(folders.contains(top) || entry == "orders.lock", "\(entry)")
         }
         let names = entries.filter { $0.hasSuffix(".json") && $0.hasPrefix("orders/") }.map { ($0 as NSString).lastPathComponent }
         #expect(names == [OrderKey(ref: ref).hex + ".json"])
@@ -156,4 +158,71 @@ final class Effects: @unchecked Sendable {
     private var effects: [NotificationEffect] = []
     func add(_ effect: NotificationEffect) { lock.withLock { effects.append(effect) } }
     var all: [NotificationEffect] { lock.withLock { effects } }
+}
+
+@Suite struct OutboxAndIndexTests {
+    func paid(_ store: OrderStore, _ ref: String, payid: String = "P1") throws {
+        _ = try store.update(OrderKey(ref: ref)) { order in
+            let effect = OrderLifecycle.apply(ok(ref, payid: payid, amount: order.amount.francs), to: &order, at: .now())
+            var record = JournalRecord(at: .now(), kind: .notificationApplied)
+            if let (from, to) = effect.transition { record.from = from; record.to = to; record.event = "order." + to.rawValue }
+            return (record, effect)
+        }
+    }
+
+    @Test func aChangeWithAnEventPutsItInTheOutbox() throws {
+        let store = try OrderStore(directory: temporaryDirectory("outbox"))
+        _ = try store.create(newOrder("W-1"), at: .now(), lifetimeSeconds: 600)
+        #expect(store.outbox.ids(in: .pending).isEmpty, "creating an order raises no event")
+        let woken = Effects()
+        store.onEvent { woken.add(.duplicate) }
+        try paid(store, "W-1")
+        let key = OrderKey(ref: "W-1")
+        #expect(store.outbox.ids(in: .pending) == [key.hex + "-0000000002"])
+        let (event, folder) = try #require(try store.outbox.load(key.hex + "-0000000002"))
+        #expect(folder == .pending)
+        #expect(event.type == "order.paid")
+        #expect(event.order.status == .paid)
+        #expect(woken.all.count == 1)
+        // Sent, it leaves pending; a replay of the journal does not raise it again.
+        try store.outbox.save(event, in: .sent)
+        #expect(store.outbox.ids(in: .pending).isEmpty)
+        _ = try store.recover()
+        #expect(store.outbox.ids(in: .pending).isEmpty)
+        #expect(store.outbox.find(event.id) == .sent)
+    }
+
+    @Test func eventLostInACrashIsRaisedAgainByRecovery() throws {
+        let store = try OrderStore(directory: temporaryDirectory("outbox-crash"))
+        _ = try store.create(newOrder("W-2"), at: .now(), lifetimeSeconds: 600)
+        try paid(store, "W-2")
+        let id = OrderKey(ref: "W-2").hex + "-0000000002"
+        unlink(store.outbox.directory + "/pending/" + id + ".json")
+        #expect(store.outbox.find(id) == nil)
+        _ = try OrderStore(directory: store.directory).recover()
+        #expect(store.outbox.find(id) == .pending)
+    }
+
+    @Test func indexHasTheLatestRevisionOfEveryOrder() throws {
+        let store = try OrderStore(directory: temporaryDirectory("index"))
+        for index in 0..<5 { _ = try store.create(newOrder("I-\(index)", amount: 1000 + Int64(index)), at: .now(), lifetimeSeconds: 600) }
+        try paid(store, "I-3")
+        let (entries, end, _) = try store.index.read(from: 0)
+        #expect(entries.count == 6)
+        var latest: [OrderKey: OrderIndex.Entry] = [:]
+        for entry in entries where (latest[entry.key]?.revision ?? 0) < entry.revision { latest[entry.key] = entry }
+        #expect(latest.count == 5)
+        let three = try #require(latest[OrderKey(ref: "I-3")])
+        #expect(three.status == .paid && three.revision == 2 && three.amount == 1003 && three.ref == "I-3" && three.paidAt != nil)
+        #expect(try store.index.read(from: end).entries.isEmpty)
+    }
+
+    @Test func rebuildWritesTheIndexFromTheOrderFiles() throws {
+        let store = try OrderStore(directory: temporaryDirectory("rebuild"))
+        for ref in ["a/b", "tab\there", "é é"] { _ = try store.create(newOrder(ref), at: .now(), lifetimeSeconds: 600) }
+        unlink(store.index.path)
+        let orders = store.allOrders().compactMap { try? $0.get() }
+        #expect(try store.index.rebuild(from: orders) == 3)
+        #expect(Set(try store.index.read(from: 0).entries.map(\.ref)) == ["a/b", "tab\there", "é é"])
+    }
 }
