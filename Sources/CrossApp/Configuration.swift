@@ -37,6 +37,28 @@ public struct Configuration: Sendable {
     public var orderExpirySeconds: Int64
     /// Seconds before the checkout page sends itself to TMoney (0: only on the button).
     public var checkoutAutoSubmitSeconds: Int
+    /// The merchant's endpoints that receive signed webhook events.
+    public var webhooks: [WebhookEndpoint]
+    /// First retry delay of a failed webhook delivery; it doubles each time (with jitter), up to an hour.
+    public var webhookRetryBaseSeconds: Double
+    /// How long a webhook event is retried before it is set aside as failed (25 h by default).
+    public var webhookGiveUpSeconds: Int64
+    public var webhookTimeoutSeconds: Double
+    /// Who may open the orders dashboard (`/admin/`); nil: the dashboard is off.
+    public var admin: AdminCredentials?
+
+    /// An endpoint of the merchant's, and the secret its events are signed with.
+    public struct WebhookEndpoint: Sendable, Equatable {
+        public let url: String
+        public let secret: String
+    }
+
+    /// HTTP Basic credentials for the dashboard; the password is kept only as a PBKDF2 hash
+    /// (`pbkdf2-sha256$<rounds>$<salt base64>$<hash base64>`, made by `cross admin hash-password`).
+    public struct AdminCredentials: Sendable, Equatable {
+        public let user: String
+        public let passwordHash: String
+    }
 
     public var orderPolicy: OrderPolicy {
         OrderPolicy(
@@ -92,6 +114,21 @@ public struct Configuration: Sendable {
         var session_lifetime_seconds: Int64?
         var order_expiry_seconds: Int64?
         var checkout_auto_submit_seconds: Int?
+        var webhooks: [WebhookFile]?
+        var webhook_retry_base_seconds: Double?
+        var webhook_give_up_hours: Double?
+        var webhook_timeout_seconds: Double?
+        var admin: AdminFile?
+
+        struct WebhookFile: Decodable {
+            var url: String
+            var secret: String?
+        }
+
+        struct AdminFile: Decodable {
+            var user: String
+            var password_hash: String
+        }
 
         struct ReturnURLsFile: Decodable {
             var accept: String?
@@ -168,6 +205,43 @@ public struct Configuration: Sendable {
         checkoutAutoSubmitSeconds = file.checkout_auto_submit_seconds ?? 0
         guard (0...60).contains(checkoutAutoSubmitSeconds) else {
             throw Invalid(key: "checkout_auto_submit_seconds", problem: "must be 0 to 60")
+        }
+        webhooks = try (file.webhooks ?? []).enumerated().map { index, webhook in
+            let key = "webhooks[\(index)]"
+            guard let components = URLComponents(string: webhook.url), let scheme = components.scheme,
+                  scheme == "http" || scheme == "https", components.host?.isEmpty == false else {
+                throw Invalid(key: key + ".url", problem: "must be an http or https URL")
+            }
+            // One secret for every endpoint may come from the environment rather than the file.
+            let secret = webhook.secret ?? environment["CROSS_WEBHOOK_SECRET"] ?? ""
+            guard secret.count >= 16 else {
+                throw Invalid(key: key + ".secret", problem: "must be at least 16 characters (or set CROSS_WEBHOOK_SECRET)")
+            }
+            return WebhookEndpoint(url: webhook.url, secret: secret)
+        }
+        webhookRetryBaseSeconds = file.webhook_retry_base_seconds ?? 10
+        guard (0.05...3600).contains(webhookRetryBaseSeconds) else {
+            throw Invalid(key: "webhook_retry_base_seconds", problem: "must be 0.05 to 3600")
+        }
+        let giveUpHours = file.webhook_give_up_hours ?? 25
+        guard giveUpHours > 0 && giveUpHours <= 24 * 30 else {
+            throw Invalid(key: "webhook_give_up_hours", problem: "must be more than 0 and at most 720 (it should be at least 24)")
+        }
+        webhookGiveUpSeconds = Int64(giveUpHours * 3600)
+        webhookTimeoutSeconds = file.webhook_timeout_seconds ?? 10
+        guard (0.1...120).contains(webhookTimeoutSeconds) else {
+            throw Invalid(key: "webhook_timeout_seconds", problem: "must be 0.1 to 120")
+        }
+        if let admin = file.admin {
+            guard !admin.user.isEmpty, !admin.user.contains(":") else {
+                throw Invalid(key: "admin.user", problem: "must be a non-empty name without a colon")
+            }
+            guard admin.password_hash.hasPrefix("pbkdf2-sha256$"), admin.password_hash.split(separator: "$").count == 4 else {
+                throw Invalid(key: "admin.password_hash", problem: "must be made by `cross admin hash-password` (pbkdf2-sha256$…)")
+            }
+            self.admin = AdminCredentials(user: admin.user, passwordHash: admin.password_hash)
+        } else {
+            self.admin = nil
         }
     }
 
