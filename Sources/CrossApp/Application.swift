@@ -35,6 +35,7 @@ public struct Application: Sendable {
         }
         router.get("/healthz") { _ in .text("ok\n") }
         router.post("/api/orders") { [self] in try createOrder($0) }
+        router.post("/checkout") { [self] in try buttonCheckout($0) }
         router.get("/api/orders/:ref") { [self] in try getOrder($0) }
         router.get("/pay/:token") { [self] in try checkout($0) }
         router.post("/pay/:token/retry") { [self] in try retry($0) }

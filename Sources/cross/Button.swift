@@ -1,0 +1,55 @@
+import ArgumentParser
+import CrossApp
+import Foundation
+import Payments
+
+struct Button: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print a signed payment button to paste into any web page.",
+        discussion: "Leave --ref out to sell an item many times: each click then makes a new order with a fresh reference.")
+
+    @OptionGroup var config: ConfigOption
+
+    @Option(help: "Amount in whole F CFA.") var amount: String
+    @Option(help: "What the shopper buys (plain text, up to 255 characters).") var description: String?
+    @Option(name: .customLong("ref"), help: "The order's purchaseref; leave it out for a fresh one per click.") var purchaseref: String?
+    @Option(help: "When the button stops working: 2026-12-31T23:59:59Z, 2026-12-31, or a number of seconds from now.") var expires: String?
+    @Option(help: "Currency code (default: the configured one).") var currency: String?
+    @Option(help: "fr or en (default: the configured one).") var language: String?
+    @Option(help: "The shopper's phone number, if known.") var phone: String?
+    @Option(help: "Text shown at the top of TMoney's page.") var text: String?
+    @Option(name: .customLong("accept-url")) var acceptURL: String?
+    @Option(name: .customLong("decline-url")) var declineURL: String?
+    @Option(name: .customLong("cancel-url")) var cancelURL: String?
+
+    func run() throws {
+        let configuration = try config.load()
+        var values: [String: String] = ["amount": amount]
+        values["purchaseref"] = purchaseref
+        values["description"] = description
+        values["currency"] = currency
+        values["language"] = language
+        values["phone"] = phone
+        values["text"] = text
+        values["accept_url"] = acceptURL
+        values["decline_url"] = declineURL
+        values["cancel_url"] = cancelURL
+        if let expires {
+            let now = Timestamp.now()
+            if let seconds = Int64(expires), seconds > 0 {
+                values["expires"] = String(now.seconds + seconds)
+            } else if let time = Timestamp(iso8601: expires) {
+                guard time > now else { throw fail("--expires \(expires) is already past") }
+                values["expires"] = String(time.seconds)
+            } else {
+                throw fail("--expires must be a time such as 2026-12-31T23:59:59Z or a number of seconds, not \"\(expires)\"")
+            }
+        }
+        let snippet = ButtonSnippet(configuration: configuration, pages: try Pages.bundled())
+        do {
+            print(try snippet.render(values), terminator: "")
+        } catch {
+            throw fail("this button would make an invalid order: \(error.description)")
+        }
+    }
+}

@@ -1,0 +1,100 @@
+import FastCGI
+import Foundation
+import Testing
+import TestStack
+@testable import CrossApp
+@testable import Payments
+
+@Suite struct ButtonTests {
+    static let secret = "test-button-secret-0123456789"
+
+    func post(_ world: World, _ fields: [String: String], signature: String? = nil, extra: [(String, String)] = []) -> Response {
+        let pairs = fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+            + [("signature", signature ?? PaymentButton.sign(fields, secret: Self.secret))] + extra
+        return world.send("POST", "/checkout", form: URLEncoding.encodeForm(pairs), headers: ["Referer": "https://shop.example.tg/produit"])
+    }
+
+    @Test func validButtonCreatesTheOrderAndGoesToCheckout() throws {
+        let world = try World()
+        let fields = ["purchaseref": "BTN-A", "amount": "15000", "description": "Sac de riz", "language": "en"]
+        let response = post(world, fields)
+        #expect(response.status == .seeOther)
+        let location = try #require(response.header("location"))
+        #expect(location.hasPrefix("/pay/"))
+        let order = try #require(try world.store.load(ref: "BTN-A"))
+        #expect(order.amount.francs == 15000 && order.description == "Sac de riz" && order.language == .en)
+        #expect(world.send("GET", location).text.contains("Pay with TMoney"))
+        // The same button again: the same order.
+        #expect(post(world, fields).header("location") == location)
+        #expect(world.store.allOrders().count == 1)
+    }
+
+    @Test func buttonWithoutReferenceMakesANewOrderPerClick() throws {
+        let world = try World()
+        let fields = ["amount": "2500", "description": "Savon noir"]
+        let first = post(world, fields)
+        let second = post(world, fields)
+        #expect(first.status == .seeOther && second.status == .seeOther)
+        #expect(first.header("location") != second.header("location"))
+        let refs = world.store.allOrders().compactMap { try? $0.get().ref }
+        #expect(refs.count == 2 && refs.allSatisfy { $0.hasPrefix("BTN-") })
+    }
+
+    @Test("tampered, expired or malformed buttons are refused with a page", arguments: [
+        "amount", "reference", "added field", "unknown field", "wrong secret", "expired", "unsigned", "invalid order",
+    ])
+    func refused(tampering: String) throws {
+        let world = try World()
+        var fields = ["purchaseref": "BTN-T", "amount": "15000", "description": "Sac de riz"]
+        let signature = PaymentButton.sign(fields, secret: Self.secret)
+        var extra: [(String, String)] = []
+        var usedSignature: String? = signature
+        switch tampering {
+        case "amount": fields["amount"] = "150"
+        case "reference": fields["purchaseref"] = "BTN-OTHER"
+        case "added field": fields["phone"] = "90000001"
+        case "unknown field": extra = [("brand", "Evil")]
+        case "wrong secret": usedSignature = PaymentButton.sign(fields, secret: "not-the-merchants-secret")
+        case "expired":
+            fields["expires"] = String(Timestamp.now().seconds - 1)
+            usedSignature = PaymentButton.sign(fields, secret: Self.secret)
+        case "unsigned": usedSignature = ""
+        default:
+            fields["amount"] = "50"
+            usedSignature = PaymentButton.sign(fields, secret: Self.secret)
+        }
+        let response = post(world, fields, signature: usedSignature, extra: extra)
+        #expect(response.status == .badRequest)
+        #expect(response.text.contains("Bouton de paiement invalide"))
+        #expect(response.text.contains("href=\"https://shop.example.tg/produit\""), "back to the merchant's page")
+        #expect(world.store.allOrders().isEmpty)
+    }
+
+    @Test func snippetFromTheCommandLineVerifies() throws {
+        let world = try World()
+        let html = try ButtonSnippet(configuration: world.application.configuration, pages: world.application.pages)
+            .render(["amount": "15000", "description": "Riz \"parfumé\" & <co>".replacingOccurrences(of: "<", with: "").replacingOccurrences(of: ">", with: ""), "purchaseref": "CMD-7"])
+        #expect(html.contains("<form class=\"cross-pay\" method=\"post\" action=\"https://pay.example.tg/checkout\">"))
+        #expect(html.contains("<script src=\"https://pay.example.tg/button.js\" async></script>"))
+        let fields = CheckoutTests.hiddenFields(html)
+        #expect(try PaymentButton.verify(fields.map { (name: $0.0, value: $0.1) }, secret: Self.secret, now: .now())["description"] == "Riz \"parfumé\" & co")
+        #expect(throws: ValidationErrors.self) {
+            try ButtonSnippet(configuration: world.application.configuration, pages: world.application.pages).render(["amount": "50"])
+        }
+    }
+
+    @Test func demoShopButtonsAreSignedWithTheDevelopmentSecret() throws {
+        let configuration = try Configuration.load(path: Stack.root + "/config/cross.dev.json", environment: [:])
+        let html = try String(contentsOfFile: Stack.root + "/public/shop/index.html", encoding: .utf8)
+        let forms = html.components(separatedBy: "<form class=\"cross-pay\"").dropFirst()
+        #expect(forms.count == 2)
+        for form in forms {
+            let body = String(form.prefix(while: { $0 != "/" || true }).components(separatedBy: "</form>")[0])
+            let fields = CheckoutTests.hiddenFields(body).map { (name: $0.0, value: $0.1) }
+            let values = try PaymentButton.verify(fields, secret: configuration.buttonSecret, now: .now())
+            #expect(try OrderFields(purchaseref: "DEMO", amount: values["amount"], description: values["description"],
+                                    acceptURL: values["accept_url"], declineURL: values["decline_url"], cancelURL: values["cancel_url"])
+                .validate(configuration.orderPolicy).amount.francs > 0)
+        }
+    }
+}
