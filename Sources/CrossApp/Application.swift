@@ -37,7 +37,8 @@ public struct Application: Sendable {
         router.post("/api/orders") { [self] in try createOrder($0) }
         router.post("/checkout") { [self] in try buttonCheckout($0) }
         router.get("/api/orders/:ref") { [self] in try getOrder($0) }
-        router.get("/pay/:token") { [self] in try checkout($0) }
+        let checkoutPages = CheckoutPageCache()
+        router.get("/pay/:token") { [self] in try checkout($0, cache: checkoutPages) }
         router.post("/pay/:token/retry") { [self] in try retry($0) }
         router.get("/return/:outcome") { [self] in try returnPage($0) }
         router.get(configuration.notificationPath) { [self] in try notify($0) }

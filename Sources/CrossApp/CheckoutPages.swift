@@ -6,17 +6,26 @@ import Payments
 /// The shopper's pages: the checkout page that sends them to TMoney, and the pages they come back to.
 extension Application {
     /// `GET /pay/{link}`: the order summary and the hidden form to TMoney. Reuses the attempt's session id
-    /// while it has more than 30 s left, else asks TMoney for a new one.
-    func checkout(_ request: Request) throws -> Response {
-        let order = try order(fromToken: request.routeParameters["token"])
+    /// while it has more than 30 s left, else asks TMoney for a new one. A page made for a session id is kept
+    /// in the worker's `cache` until the order's file changes or the session is too old to reuse.
+    func checkout(_ request: Request, cache: CheckoutPageCache? = nil) throws -> Response {
+        let token = request.routeParameters["token"] ?? ""
+        let now = Timestamp.now()
+        if let page = cache?.page(for: token, at: now) { return page }
+        let version = links.orderKey(fromToken: token).flatMap { store.version(of: $0) }
+        let order = try order(fromToken: token)
         if let page = try finalPage(order) { return page }
         guard order.status == .pending else {
             // Cancelled, declined or expired: the shopper decides to try again (a POST), a link preview does not.
             return outcomePage(order, outcome: "decline", check: 0)
         }
-        let now = Timestamp.now()
         if let attempt = OrderLifecycle.reusableSession(of: order, at: now) {
-            return checkoutPage(order, session: attempt.sessionID)
+            let page = checkoutPage(order, session: attempt.sessionID)
+            if let version {
+                let validUntil = min(attempt.expiresAt.adding(seconds: -30), order.expiresAt)
+                cache?.remember(page, for: token, path: store.path(for: order.key), version: version, validUntil: validUntil)
+            }
+            return page
         }
         return try startAttempt(order, force: false) { order, session in checkoutPage(order, session: session) }
     }

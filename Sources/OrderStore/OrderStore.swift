@@ -67,6 +67,29 @@ public final class OrderStore: Sendable {
         try decode(at: path(for: key))
     }
 
+    /// What identifies the present content of an order's file, without reading it: any change replaces the
+    /// file (a new inode, new times). Lets a reader keep what it made from a file until the file changes.
+    public struct FileVersion: Sendable, Equatable {
+        let inode: UInt64
+        let size: Int64
+        let modified: Int64
+        let changed: Int64
+    }
+
+    public func version(of key: OrderKey) -> FileVersion? {
+        Self.version(atPath: path(for: key))
+    }
+
+    /// The same, for a path kept from `path(for:)` (a reader that checks often saves building it each time).
+    public static func version(atPath path: String) -> FileVersion? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return FileVersion(
+            inode: UInt64(info.st_ino), size: Int64(info.st_size),
+            modified: Int64(info.st_mtim.tv_sec) * 1_000_000_000 + Int64(info.st_mtim.tv_nsec),
+            changed: Int64(info.st_ctim.tv_sec) * 1_000_000_000 + Int64(info.st_ctim.tv_nsec))
+    }
+
     public func load(ref: String) throws(StoreError) -> Order? {
         guard let order = try load(OrderKey(ref: ref)) else { return nil }
         // The key is a hash prefix: the reference inside the file is the proof it is the right order.

@@ -54,6 +54,18 @@ import TestStack
         #expect(try world.store.load(order.key)?.attempts.count == 1)
     }
 
+    @Test func keptPageIsDroppedAsSoonAsTheOrderChanges() throws {
+        let world = try World()
+        let (_, path) = try world.createOrder(["purchaseref": "CACHE-1", "amount": 15000])
+        let first = world.send("GET", path).text
+        #expect(world.send("GET", path).text == first, "the same page, kept")
+        // Another process (or this one) changes the order file: the kept page is not served again.
+        #expect(world.notify(World.okParameters("CACHE-1")).status == .ok)
+        let after = world.send("GET", path).text
+        #expect(after.contains("Commande déjà payée"))
+        #expect(!after.contains("<form id=\"pay\""))
+    }
+
     @Test func englishPage() throws {
         let world = try World()
         let (_, path) = try world.createOrder(["purchaseref": "EN-1", "amount": 1000, "language": "en"])
