@@ -42,6 +42,8 @@ public struct Application: Sendable {
         router.post("/pay/:token/retry") { [self] in try retry($0) }
         router.get("/return/:outcome") { [self] in try returnPage($0) }
         router.get(configuration.notificationPath) { [self] in try notify($0) }
+        // The orders dashboard, /admin/… (a 404 unless `admin` is configured): AdminDashboard.swift.
+        AdminDashboard.addRoutes(to: &router, self)
         if diagnostics { DiagnosticRoutes.add(to: &router) }
         return router
     }

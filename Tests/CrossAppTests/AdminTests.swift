@@ -1,0 +1,492 @@
+import FastCGI
+import Foundation
+import TestStack
+@testable import OrderStore
+import Testing
+@testable import CrossApp
+@testable import Payments
+
+/// The orders dashboard (`/admin/`), driven through the app without sockets.
+enum Admin {
+    static let user = "admin"
+    static let password = "correct horse battery staple"
+    /// Few rounds: the tests check the format and the comparison, not the cost.
+    static let hash = AdminPassword.hash(password, rounds: 1000)
+    static var settings: [String: Any] { ["admin": ["user": user, "password_hash": hash]] }
+    static let authorization = basic(user, password)
+    /// 2026-03-01T00:00:00Z.
+    static let day0: Int64 = Timestamp(iso8601: "2026-03-01")!.seconds
+
+    static func basic(_ user: String, _ password: String) -> String {
+        "Basic " + Data((user + ":" + password).utf8).base64EncodedString()
+    }
+
+    static func world() throws -> World { try World(settings: settings) }
+
+    static func get(_ world: World, _ uri: String, authorization: String? = Admin.authorization) -> Response {
+        world.send("GET", uri, headers: authorization.map { ["Authorization": $0] } ?? [:])
+    }
+
+    /// An order made straight in the store, created at a chosen time.
+    @discardableResult
+    static func order(
+        _ world: World, _ ref: String, created: Int64, amount: Int64 = 15000, phone: String? = nil, description: String? = nil
+    ) throws -> Order {
+        let new = NewOrder(
+            ref: ref, amount: Amount(francs: amount)!, currency: "952", description: description, brand: "Boutique Démo",
+            phone: phone, language: .fr, text: nil, returnURLs: ReturnURLs())
+        guard case .created(let order) = try world.store.create(new, at: Timestamp(seconds: created), lifetimeSeconds: 7 * 86_400) else {
+            throw HTTPClientError(description: "\(ref) was not created")
+        }
+        return order
+    }
+
+    /// TMoney's notification applied at a chosen time (as the notification endpoint does it, at `now`).
+    static func notify(_ world: World, _ ref: String, at time: Int64, status: Payments.Notification.Status = .ok, amount: Int64 = 15000, error: String = "", mobile: String = "22890000001") throws {
+        let notification = Payments.Notification(
+            purchaseref: ref, amount: amount, currency: "952", status: status, clientid: "C1", cname: "Kofi",
+            mobile: status == .ok ? mobile : "", paymentref: status == .ok ? "PR-" + ref : "", payid: status == .ok ? "P-" + ref : "",
+            timestamp: "1469024554", error: error)
+        _ = try world.store.update(OrderKey(ref: ref)) { (order: inout Order) throws -> (record: JournalRecord, result: Void) in
+            let effect = OrderLifecycle.apply(notification, to: &order, at: Timestamp(seconds: time))
+            var record = JournalRecord(at: Timestamp(seconds: time), kind: .notificationApplied)
+            record.notification = notification
+            if case .applied(let from, let to, _) = effect {
+                record.from = from
+                record.to = to
+                if from != to && to != .pending { record.event = "order." + to.rawValue }
+            }
+            return (record, ())
+        }
+    }
+
+    /// The purchaserefs listed on a page, top to bottom.
+    static func refs(_ html: String) -> [String] {
+        html.components(separatedBy: "<td class=\"ref\"><a href=\"").dropFirst().map { piece in
+            let text = piece.drop(while: { $0 != ">" }).dropFirst()
+            return String(text.prefix(while: { $0 != "<" }))
+        }
+    }
+
+    static func csvLines(_ response: Response) -> [String] {
+        response.text.components(separatedBy: "\r\n").filter { !$0.isEmpty }
+    }
+}
+
+@Suite struct AdminAuthenticationTests {
+    @Test func offWithoutAdminInTheConfiguration() throws {
+        let world = try World()
+        for path in ["/admin", "/admin/", "/admin/orders", "/admin/orders.csv", "/admin/totals", "/admin/orders/" + String(repeating: "a", count: 32)] {
+            let response = Admin.get(world, path)
+            #expect(response.status == .notFound, "\(path)")
+            #expect(response.header("WWW-Authenticate") == nil)
+        }
+    }
+
+    @Test func missingOrWrongCredentialsGet401WithTheChallenge() throws {
+        let world = try Admin.world()
+        let refused = [
+            nil, "", Admin.basic("admin", "wrong"), Admin.basic("root", Admin.password), Admin.basic("", ""),
+            "Basic !!!not-base64", "Bearer " + World.apiKey, Admin.basic("admin", Admin.password + " "),
+            "Basic " + Data("admin".utf8).base64EncodedString(),
+        ]
+        for authorization in refused {
+            for path in ["/admin/", "/admin/orders.csv", "/admin/totals"] {
+                let response = Admin.get(world, path, authorization: authorization)
+                #expect(response.status == .unauthorized, "\(authorization ?? "none") \(path)")
+                #expect(response.header("WWW-Authenticate") == "Basic realm=\"Cross\"")
+                #expect(!response.text.contains("<table"))
+            }
+        }
+    }
+
+    @Test func rightCredentialsOpenEveryPageAndAreRemembered() throws {
+        let world = try Admin.world()
+        try Admin.order(world, "A-1", created: Admin.day0)
+        for path in ["/admin", "/admin/", "/admin/orders", "/admin/orders.csv", "/admin/totals", "/admin/orders/" + OrderKey(ref: "A-1").hex] {
+            let response = Admin.get(world, path)
+            #expect(response.status == .ok, "\(path)")
+            #expect(response.header("Cache-Control") == "no-store")
+        }
+        // The header passed once is remembered; a wrong password after it still fails.
+        #expect(Admin.get(world, "/admin/").status == .ok)
+        #expect(Admin.get(world, "/admin/", authorization: Admin.basic("admin", "nope")).status == .unauthorized)
+        // Case-insensitive scheme, as RFC 7617 allows.
+        let lower = "basic " + Data((Admin.user + ":" + Admin.password).utf8).base64EncodedString()
+        #expect(Admin.get(world, "/admin/", authorization: lower).status == .ok)
+    }
+
+    @Test func aPasswordWithAColonWorks() throws {
+        let world = try World(settings: ["admin": ["user": "boss", "password_hash": AdminPassword.hash("a:b:c", rounds: 1000)]])
+        #expect(Admin.get(world, "/admin/", authorization: Admin.basic("boss", "a:b:c")).status == .ok)
+        #expect(Admin.get(world, "/admin/", authorization: Admin.basic("boss", "a")).status == .unauthorized)
+    }
+
+    @Test func passwordHashesArePBKDF2SHA256() throws {
+        // RFC 7914's PBKDF2-HMAC-SHA256 vector (P "passwd", S "salt", c 1), first 32 bytes.
+        let vector = "pbkdf2-sha256$1$c2FsdA==$VawEblbjCJ/sFpHCJUS2BflBhSFt3gRl5oudV8INrLw="
+        #expect(AdminPassword.verify("passwd", against: vector))
+        #expect(!AdminPassword.verify("passwe", against: vector))
+        #expect(AdminPassword.hash("passwd", rounds: 1, salt: Array("salt".utf8)) == vector)
+        let made = AdminPassword.hash("s3cret", rounds: 1000)
+        let parts = made.split(separator: "$")
+        #expect(parts.count == 4 && parts[0] == "pbkdf2-sha256" && parts[1] == "1000")
+        #expect(Data(base64Encoded: String(parts[2]))?.count == 16)
+        #expect(made != AdminPassword.hash("s3cret", rounds: 1000), "a new salt each time")
+        #expect(AdminPassword.verify("s3cret", against: made))
+        #expect(!AdminPassword.verify("s3cret", against: "pbkdf2-sha256$x$$"))
+        #expect(AdminPassword.hash("x").hasPrefix("pbkdf2-sha256$210000$"))
+    }
+
+    @Test func theDevelopmentConfigurationHasTheDocumentedAdmin() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let configuration = try Configuration.load(path: root.path + "/config/cross.dev.json", environment: [:])
+        let admin = try #require(configuration.admin)
+        #expect(admin.user == "admin")
+        #expect(AdminPassword.verify("cross-dev-admin", against: admin.passwordHash))
+    }
+}
+
+@Suite struct AdminListTests {
+    @Test func newestFirstInFrenchByDefaultAndInEnglish() throws {
+        let world = try Admin.world()
+        try Admin.order(world, "OLD", created: Admin.day0)
+        try Admin.order(world, "MID", created: Admin.day0 + 3600, phone: "+22890112233")
+        try Admin.order(world, "NEW", created: Admin.day0 + 7200)
+        try Admin.notify(world, "MID", at: Admin.day0 + 4000)
+        let french = Admin.get(world, "/admin/").text
+        #expect(Admin.refs(french) == ["NEW", "MID", "OLD"])
+        #expect(french.contains("<html lang=\"fr\">"))
+        #expect(french.contains("Payée</span>") && french.contains("En attente</span>"))
+        #expect(french.contains("2026-03-01 01:06:40"), "paid at")
+        #expect(french.contains("15 000 F CFA"))
+        #expect(french.contains("+22890112233"))
+        #expect(french.contains("href=\"/admin/orders?lang=en\""), "a switch to English")
+        let english = Admin.get(world, "/admin/?lang=en").text
+        #expect(english.contains("<html lang=\"en\">"))
+        #expect(english.contains("Paid</span>") && english.contains("Pending</span>"))
+        #expect(english.contains("<span id=\"total\">3</span> order(s)"))
+        #expect(english.contains("href=\"/admin/orders/" + OrderKey(ref: "MID").hex + "?lang=en\""))
+        // An unknown language is the configured one.
+        #expect(Admin.get(world, "/admin/?lang=de").text.contains("<html lang=\"fr\">"))
+    }
+
+    @Test func pagesOf50WithPreviousAndNext() throws {
+        let world = try Admin.world()
+        for index in 0..<101 { try Admin.order(world, "P-\(index)", created: Admin.day0 + Int64(index) * 60) }
+        let first = Admin.get(world, "/admin/?lang=en").text
+        #expect(Admin.refs(first).count == 50)
+        #expect(Admin.refs(first).first == "P-100" && Admin.refs(first).last == "P-51")
+        #expect(first.contains("Page 1 of 3"))
+        #expect(first.contains("rel=\"next\" href=\"/admin/orders?page=2&amp;lang=en\""))
+        #expect(!first.contains("rel=\"prev\""))
+        let second = Admin.get(world, "/admin/orders?page=2&lang=en").text
+        #expect(Admin.refs(second).first == "P-50" && Admin.refs(second).last == "P-1")
+        #expect(second.contains("rel=\"prev\" href=\"/admin/orders?lang=en\"") && second.contains("rel=\"next\""))
+        let last = Admin.get(world, "/admin/orders?page=3&lang=en").text
+        #expect(Admin.refs(last) == ["P-0"])
+        #expect(!last.contains("rel=\"next\"") && last.contains("rel=\"prev\""))
+        // Past the end: the last page; nonsense: the first.
+        #expect(Admin.refs(Admin.get(world, "/admin/orders?page=999").text) == ["P-0"])
+        for page in ["0", "-3", "abc", ""] {
+            #expect(Admin.refs(Admin.get(world, "/admin/orders?page=\(page)").text).first == "P-100", "page=\(page)")
+        }
+        // Exactly 50: one page.
+        let fifty = try Admin.world()
+        for index in 0..<50 { try Admin.order(fifty, "F-\(index)", created: Admin.day0 + Int64(index)) }
+        let only = Admin.get(fifty, "/admin/?lang=en").text
+        #expect(Admin.refs(only).count == 50 && only.contains("Page 1 of 1") && !only.contains("rel=\"next\""))
+        // None: one empty page.
+        let empty = Admin.get(try Admin.world(), "/admin/?lang=en").text
+        #expect(empty.contains("No order matches.") && empty.contains("Page 1 of 1"))
+    }
+
+    @Test func filtersByStatusAndCreationDates() throws {
+        let world = try Admin.world()
+        for day in 0..<5 {
+            for index in 0..<3 {
+                try Admin.order(world, "D\(day)-\(index)", created: Admin.day0 + Int64(day) * 86_400 + Int64(index) * 3600)
+            }
+        }
+        try Admin.notify(world, "D1-0", at: Admin.day0 + 86_400 + 100)
+        try Admin.notify(world, "D3-2", at: Admin.day0 + 3 * 86_400 + 8000)
+        try Admin.notify(world, "D2-1", at: Admin.day0 + 2 * 86_400 + 5000, status: .nok, error: "CANCEL")
+        #expect(Admin.refs(Admin.get(world, "/admin/?status=paid").text) == ["D3-2", "D1-0"])
+        #expect(Admin.refs(Admin.get(world, "/admin/?status=cancelled").text) == ["D2-1"])
+        #expect(Admin.refs(Admin.get(world, "/admin/?status=pending").text).count == 12)
+        // Dates are creation days, both ends included.
+        #expect(Admin.refs(Admin.get(world, "/admin/?from=2026-03-02&to=2026-03-03").text) == ["D2-2", "D2-1", "D2-0", "D1-2", "D1-1", "D1-0"])
+        #expect(Admin.refs(Admin.get(world, "/admin/?from=2026-03-05").text) == ["D4-2", "D4-1", "D4-0"])
+        #expect(Admin.refs(Admin.get(world, "/admin/?to=2026-03-01").text) == ["D0-2", "D0-1", "D0-0"])
+        #expect(Admin.refs(Admin.get(world, "/admin/?from=2026-03-02&to=2026-03-04&status=paid").text) == ["D3-2", "D1-0"])
+        #expect(Admin.refs(Admin.get(world, "/admin/?from=2026-03-04&to=2026-03-02").text).isEmpty)
+        // The selected status stays selected; a bad date is said and ignored.
+        let page = Admin.get(world, "/admin/?status=paid&from=2026-02-30&lang=en").text
+        #expect(page.contains("<option value=\"paid\" selected>Paid</option>"))
+        #expect(page.contains("Invalid date ignored (format YYYY-MM-DD): 2026-02-30"))
+        #expect(Admin.refs(page) == ["D3-2", "D1-0"])
+        // The pager and the export keep the filter.
+        #expect(page.contains("href=\"/admin/orders.csv?status=paid&amp;from=2026-02-30\""))
+    }
+
+    @Test func searchesThePurchaserefAnyCaseAndThePhoneDigits() throws {
+        let world = try Admin.world()
+        try Admin.order(world, "CMD-1001", created: Admin.day0, phone: "+228 90 11 22 33")
+        try Admin.order(world, "cmd-2002", created: Admin.day0 + 1, phone: "22891000000")
+        try Admin.order(world, "Café-Été-7", created: Admin.day0 + 2)
+        try Admin.order(world, "OTHER", created: Admin.day0 + 3)
+        try Admin.notify(world, "OTHER", at: Admin.day0 + 10, mobile: "22899887766")
+        func search(_ q: String) -> [String] {
+            Admin.refs(Admin.get(world, "/admin/?q=" + URLEncoding.encodeFormValue(q)).text)
+        }
+        #expect(search("cmd") == ["cmd-2002", "CMD-1001"])
+        #expect(search("CMD-10") == ["CMD-1001"])
+        #expect(search("  md-2 ") == ["cmd-2002"])
+        #expect(search("ÉTÉ") == ["Café-Été-7"])
+        #expect(search("café") == ["Café-Été-7"])
+        #expect(search("nothing") == [])
+        // Digits search the phone's digits, whatever the spacing; the phone of the payment counts too.
+        #expect(search("90112233") == ["CMD-1001"])
+        #expect(search("+228 9011") == ["CMD-1001"])
+        #expect(search("998877") == ["OTHER"])
+        #expect(search("2289") == ["OTHER", "cmd-2002", "CMD-1001"])
+        #expect(search("1001") == ["CMD-1001"], "by the reference")
+        // Search and status together.
+        #expect(Admin.refs(Admin.get(world, "/admin/?q=228&status=paid").text) == ["OTHER"])
+        #expect(Admin.get(world, "/admin/?q=cmd&lang=en").text.contains("value=\"cmd\""))
+    }
+
+    @Test func markupInTheOrderIsShownAsText() throws {
+        let world = try Admin.world()
+        let ref = "<script>alert('ref')</script>\"><img src=x onerror=alert(1)>"
+        try Admin.order(world, ref, created: Admin.day0, description: "<b onmouseover=\"alert(2)\">&amp;</b>")
+        try Admin.notify(world, ref, at: Admin.day0 + 5, error: "<svg onload=alert(3)>", mobile: "<i>22890</i>")
+        for html in [Admin.get(world, "/admin/").text, Admin.get(world, "/admin/orders/" + OrderKey(ref: ref).hex).text,
+                     Admin.get(world, "/admin/?q=" + URLEncoding.encodeFormValue("<script>")).text] {
+            #expect(!html.contains("<script>") && !html.contains("<img") && !html.contains("<b ") && !html.contains("<svg") && !html.contains("<i>"))
+            #expect(html.contains("&lt;script&gt;alert(&#39;ref&#39;)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"))
+        }
+        let order = Admin.get(world, "/admin/orders/" + OrderKey(ref: ref).hex).text
+        #expect(order.contains("&lt;b onmouseover=&quot;alert(2)&quot;&gt;&amp;amp;&lt;/b&gt;"))
+        // The search box gives back what was typed, escaped.
+        let echoed = Admin.get(world, "/admin/?q=" + URLEncoding.encodeFormValue("\"><script>x</script>")).text
+        #expect(echoed.contains("value=\"&quot;&gt;&lt;script&gt;x&lt;/script&gt;\""))
+        #expect(!echoed.contains("<script>x"))
+    }
+}
+
+@Suite struct AdminOrderPageTests {
+    @Test func fieldsAttemptsNotificationsWithSessionIdsRedacted() throws {
+        let world = try Admin.world()
+        let (order, path) = try world.createOrder(["purchaseref": "OP-1", "amount": 15000, "description": "Sac de riz 25 kg", "phone": "+22890000001"])
+        #expect(world.send("GET", path).status == .ok, "an attempt with World.sessionID")
+        _ = world.notify(World.nokParameters("OP-1", error: "PAYMENT_FAILED"))
+        #expect(world.send("POST", path + "/retry").status == .seeOther)
+        _ = world.notify(World.okParameters("OP-1", payid: "PAY-77"))
+        let html = Admin.get(world, "/admin/orders/" + order.key.hex + "?lang=en").text
+        #expect(html.contains("OP-1") && html.contains("Sac de riz 25 kg") && html.contains("+22890000001"))
+        #expect(html.contains(order.key.hex))
+        #expect(!html.contains(World.sessionID), "never the full session id")
+        let redacted = SessionID(World.sessionID)!.redacted
+        #expect(html.components(separatedBy: redacted).count - 1 == 2, "both attempts, shortened")
+        #expect(html.contains("PAYMENT_FAILED"))
+        #expect(html.contains("PAY-77") && html.contains("PR-PAY-77") && html.contains("Kofi Mensah"))
+        #expect(html.contains("Pending → <span class=\"status declined\">Declined</span>"))
+        #expect(html.contains("Pending → <span class=\"status paid\">Paid</span>"))
+        // Every webhook event the outbox holds for the order is listed.
+        for revision in 1...5 {
+            let id = Outbox.eventID(order.key, revision: revision)
+            if world.store.outbox.find(id) != nil { #expect(html.contains(id)) }
+        }
+        #expect(html.contains("<html lang=\"en\">") && html.contains("href=\"/admin/orders/\(order.key.hex)?lang=fr\""))
+    }
+
+    @Test func webhookDeliveriesPerEndpoint() throws {
+        let world = try Admin.world()
+        let order = try Admin.order(world, "WH-1", created: Admin.day0)
+        var failing = OutboxEvent(id: Outbox.eventID(order.key, revision: 1), type: "order.paid", createdAt: Timestamp(seconds: Admin.day0 + 60), order: order)
+        var first = OutboxEvent.Delivery(endpoint: "https://shop.example.tg/hooks", nextAttemptAt: Timestamp(seconds: Admin.day0 + 600))
+        first.attempts = 7
+        first.lastStatus = 500
+        first.lastError = "HTTP 500 <oops>"
+        var second = OutboxEvent.Delivery(endpoint: "https://erp.example.tg/in", nextAttemptAt: Timestamp(seconds: Admin.day0 + 60))
+        second.attempts = 1
+        second.lastStatus = 204
+        second.deliveredAt = Timestamp(seconds: Admin.day0 + 61)
+        failing.deliveries = [first, second]
+        try world.store.outbox.save(failing, in: .failed)
+        let html = Admin.get(world, "/admin/orders/" + order.key.hex + "?lang=en").text
+        #expect(html.contains(failing.id) && html.contains("order.paid"))
+        #expect(html.contains("<span class=\"folder failed\">failed</span>"))
+        #expect(html.contains("<td class=\"ref\">https://shop.example.tg/hooks</td><td class=\"num\">7</td><td>500</td><td>HTTP 500 &lt;oops&gt;</td><td></td><td></td>"))
+        #expect(html.contains("<td class=\"ref\">https://erp.example.tg/in</td><td class=\"num\">1</td><td>204</td><td></td><td>2026-03-01 00:01:01</td><td></td>"))
+        // In pending, the next attempt's time shows.
+        try world.store.outbox.save(failing, in: .pending)
+        let pending = Admin.get(world, "/admin/orders/" + order.key.hex).text
+        #expect(pending.contains("<span class=\"folder pending\">en attente</span>"))
+        #expect(pending.contains("<td></td><td>2026-03-01 00:10:00</td>"))
+    }
+
+    @Test func unknownOrMalformedKeysAre404() throws {
+        let world = try Admin.world()
+        #expect(Admin.get(world, "/admin/orders/" + String(repeating: "0", count: 32)).status == .notFound)
+        #expect(Admin.get(world, "/admin/orders/not-a-key").status == .notFound)
+        #expect(Admin.get(world, "/admin/orders/" + String(repeating: "0", count: 32) + "?lang=en").text.contains("There is no such order."))
+        #expect(Admin.get(world, "/admin/orders/x", authorization: nil).status == .unauthorized)
+    }
+}
+
+@Suite struct AdminExportTests {
+    @Test func csvOfTheFilterWithQuotingAndFormulasNeutralised() throws {
+        let world = try Admin.world()
+        let refs = ["=HYPERLINK(\"http://x\",\"y\")", "a,b", "-5+3", "@SUM(A1)", "+1", "say \"hi\"", "plain", "Été"]
+        for (index, ref) in refs.enumerated() {
+            try Admin.order(world, ref, created: Admin.day0 + Int64(index) * 60, phone: index == 6 ? "+22890000001" : nil)
+        }
+        try Admin.notify(world, "plain", at: Admin.day0 + 86_400 + 1)
+        let response = Admin.get(world, "/admin/orders.csv")
+        #expect(response.status == .ok)
+        #expect(response.header("Content-Type") == "text/csv; charset=utf-8")
+        #expect(response.header("Content-Disposition") == "attachment; filename=\"orders.csv\"")
+        #expect(response.text.hasSuffix("\r\n"))
+        let lines = Admin.csvLines(response)
+        #expect(lines.first == "purchaseref,status,amount,created_at,paid_at,phone,key")
+        #expect(lines.count == refs.count + 1)
+        #expect(lines[1] == "Été,pending,15000,2026-03-01T00:07:00Z,,," + OrderKey(ref: "Été").hex)
+        #expect(lines[2] == "plain,paid,15000,2026-03-01T00:06:00Z,2026-03-02T00:00:01Z,'+22890000001," + OrderKey(ref: "plain").hex)
+        #expect(lines[3].hasPrefix("\"say \"\"hi\"\"\",pending,"))
+        #expect(lines[4].hasPrefix("'+1,pending,"))
+        #expect(lines[5].hasPrefix("'@SUM(A1),"))
+        #expect(lines[6].hasPrefix("'-5+3,"))
+        #expect(lines[7].hasPrefix("\"a,b\","))
+        #expect(lines[8].hasPrefix("\"'=HYPERLINK(\"\"http://x\"\",\"\"y\"\")\","))
+        // The filter applies; and no session ids, descriptions or names go out.
+        #expect(Admin.csvLines(Admin.get(world, "/admin/orders.csv?status=paid")).count == 2)
+        #expect(Admin.csvLines(Admin.get(world, "/admin/orders.csv?q=a")).count == 1 + 4, "a,b  @SUM(A1)  say \"hi\"  plain")
+        #expect(Admin.csvLines(Admin.get(world, "/admin/orders.csv?from=2030-01-01")) == ["purchaseref,status,amount,created_at,paid_at,phone,key"])
+    }
+
+    @Test func fieldsWithLineBreaksAndFormulaCharacters() {
+        func csv(_ value: String) -> String {
+            var out: [UInt8] = []
+            AdminCSV.field(value, into: &out)
+            return String(decoding: out, as: UTF8.self)
+        }
+        #expect(csv("a\r\nb") == "\"a\r\nb\"")
+        #expect(csv("\tx") == "'\tx")
+        #expect(csv("\rx") == "\"'\rx\"")
+        #expect(csv("=1,2") == "\"'=1,2\"")
+        #expect(csv("x=1") == "x=1")
+        #expect(csv("") == "")
+        var out: [UInt8] = []
+        AdminCSV.time(0, into: &out)
+        AdminCSV.time(951_782_400 + 86_399, into: &out)  // 2000-02-29T23:59:59Z
+        AdminCSV.time(4_102_444_800, into: &out)  // 2100-01-01
+        #expect(String(decoding: out, as: UTF8.self) == "1970-01-01T00:00:00Z2000-02-29T23:59:59Z2100-01-01T00:00:00Z")
+    }
+
+    @Test func totalsPaidPerPaymentDay() throws {
+        let world = try Admin.world()
+        try Admin.order(world, "T1", created: Admin.day0, amount: 1000)
+        try Admin.order(world, "T2", created: Admin.day0 + 10, amount: 2500)
+        try Admin.order(world, "T3", created: Admin.day0 + 20, amount: 10_000)
+        try Admin.order(world, "T4", created: Admin.day0 + 30, amount: 700)
+        try Admin.order(world, "T5", created: Admin.day0 + 40, amount: 900)
+        try Admin.notify(world, "T1", at: Admin.day0 + 100, amount: 1000)
+        try Admin.notify(world, "T2", at: Admin.day0 + 86_399, amount: 2500)
+        try Admin.notify(world, "T3", at: Admin.day0 + 2 * 86_400 + 5, amount: 10_000)
+        // A wrong amount: review, not counted as paid. A refusal: not paid.
+        try Admin.notify(world, "T4", at: Admin.day0 + 200, amount: 70)
+        try Admin.notify(world, "T5", at: Admin.day0 + 300, status: .nok, error: "CANCEL")
+        let html = Admin.get(world, "/admin/totals?lang=en").text
+        let rows = html.components(separatedBy: "<tr><td>").dropFirst().map { String($0.prefix(while: { $0 != "\n" })) }
+        #expect(rows == [
+            "2026-03-03</td><td class=\"num\">1</td><td class=\"num\">10 000 F CFA</td></tr>",
+            "2026-03-01</td><td class=\"num\">2</td><td class=\"num\">3 500 F CFA</td></tr>",
+        ])
+        #expect(html.contains("id=\"paid-count\">3</th>") && html.contains("id=\"paid-sum\">13 500 F CFA</th>"))
+        // The dates filter the payment day.
+        let one = Admin.get(world, "/admin/totals?from=2026-03-02&to=2026-03-03").text
+        #expect(one.contains("id=\"paid-count\">1</th>") && one.contains("id=\"paid-sum\">10 000 F CFA</th>"))
+        let none = Admin.get(world, "/admin/totals?from=2026-03-02&to=2026-03-02").text
+        #expect(none.contains("Aucun paiement sur cette période."))
+    }
+}
+
+@Suite struct AdminIndexTests {
+    @Test func newOrdersAndNotificationsShowUpOnTheNextRequest() throws {
+        let world = try Admin.world()
+        try Admin.order(world, "R-1", created: Admin.day0)
+        #expect(Admin.refs(Admin.get(world, "/admin/").text) == ["R-1"])
+        try world.createOrder(["purchaseref": "R-2", "amount": 2000])
+        #expect(Admin.refs(Admin.get(world, "/admin/").text) == ["R-2", "R-1"])
+        _ = world.notify(World.okParameters("R-2", amount: "2000"))
+        #expect(Admin.refs(Admin.get(world, "/admin/?status=paid").text) == ["R-2"])
+        // An order created earlier than the newest (a clock step back, a replay) takes its place by time.
+        try Admin.order(world, "R-0", created: Admin.day0 - 60)
+        #expect(Admin.refs(Admin.get(world, "/admin/").text) == ["R-2", "R-1", "R-0"])
+        let dashboard = AdminDashboard.of(world.store)
+        #expect(dashboard.table.withLock { $0.loads } == 1, "read incrementally, never from the start again")
+    }
+
+    @Test func aRebuiltIndexIsReadAgainFromTheStart() throws {
+        let world = try Admin.world()
+        for index in 0..<5 { try Admin.order(world, "B-\(index)", created: Admin.day0 + Int64(index)) }
+        #expect(Admin.refs(Admin.get(world, "/admin/").text).count == 5)
+        // Rebuilt from fewer orders than the old index named: only the rebuilt file's orders remain.
+        let orders = world.store.allOrders().compactMap { try? $0.get() }.filter { $0.ref != "B-2" }
+        #expect(try world.store.index.rebuild(from: orders) == 4)
+        #expect(Admin.refs(Admin.get(world, "/admin/").text) == ["B-4", "B-3", "B-1", "B-0"])
+        let dashboard = AdminDashboard.of(world.store)
+        #expect(dashboard.table.withLock { $0.loads } == 2)
+        // And it goes on incrementally from the new file.
+        try Admin.order(world, "B-9", created: Admin.day0 + 9)
+        #expect(Admin.refs(Admin.get(world, "/admin/").text).first == "B-9")
+        #expect(dashboard.table.withLock { $0.loads } == 2)
+    }
+
+    @Test func anIncompleteLastLineWaitsForItsEnd() throws {
+        let world = try Admin.world()
+        try Admin.order(world, "L-1", created: Admin.day0)
+        #expect(Admin.refs(Admin.get(world, "/admin/").text) == ["L-1"])
+        let order = try Admin.order(world, "L-2", created: Admin.day0 + 1)
+        // Cut L-2's line in two, as a reader may see an append in progress.
+        let path = world.store.index.path
+        var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
+        let line = Array(OrderIndex.Entry(order).line.utf8)
+        bytes.removeLast(line.count)
+        try bytes.write(to: URL(fileURLWithPath: path))
+        let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(line.prefix(40)))
+        #expect(Admin.refs(Admin.get(world, "/admin/").text) == ["L-1"])
+        try handle.write(contentsOf: Data(line.dropFirst(40)))
+        try handle.close()
+        #expect(Admin.refs(Admin.get(world, "/admin/").text) == ["L-2", "L-1"])
+    }
+
+    @Test func theTableAgreesWithTheIndexReader() throws {
+        let world = try Admin.world()
+        let refs = ["x\ty", "100%", "a b+c", "日本語-注文", String(repeating: "é", count: 250), "<&>\"'", "plain-1"]
+        for (index, ref) in refs.enumerated() {
+            try Admin.order(world, ref, created: Admin.day0 + Int64(index), phone: index % 2 == 0 ? "+22890000\(index)00" : nil)
+        }
+        try Admin.notify(world, refs[1], at: Admin.day0 + 100, mobile: "22899999999")
+        try Admin.notify(world, refs[3], at: Admin.day0 + 200, status: .nok, error: "CANCEL")
+        let table = AdminTable()
+        try table.refresh(path: world.store.index.path)
+        var latest: [OrderKey: OrderIndex.Entry] = [:]
+        for entry in try world.store.index.read(from: 0).entries where entry.revision >= (latest[entry.key]?.revision ?? 0) {
+            latest[entry.key] = entry
+        }
+        #expect(table.count == refs.count && latest.count == refs.count)
+        for entry in latest.values {
+            let id = try #require(table.row(entry.key))
+            let view = AdminRowView(table, id)
+            #expect(view.ref == entry.ref && view.key == entry.key.hex && view.created == entry.createdAt.seconds)
+            #expect(view.status == entry.status && view.amount == entry.amount && view.paidAt == entry.paidAt?.seconds)
+            #expect(view.phone == (entry.phone ?? ""))
+        }
+        #expect(table.skippedLines == 0)
+    }
+}
