@@ -124,6 +124,13 @@ public struct Outbox: Sendable {
             .sorted()
     }
 
+    /// Runs `body` holding `outbox/courier.lock` (an exclusive `flock`), so that only one process delivers
+    /// events at a time when several share the data folder. Returns false at once, without running `body`,
+    /// when another holder has the lock.
+    public func withDeliveryLock(_ body: () throws(StoreError) -> Void) throws(StoreError) -> Bool {
+        try FileLock.withLockIfFree(directory + "/courier.lock", body) != nil
+    }
+
     /// Every event of one order, in every folder, oldest first.
     public func events(of key: OrderKey) -> [(event: OutboxEvent, folder: Folder)] {
         Folder.allCases.flatMap { folder in

@@ -79,6 +79,11 @@ struct Serve: ParsableCommand {
                 do { try store.recover() } catch { logger.error("checkpoint failed", metadata: ["error": "\(error)"]) }
             }
         }
+        // Webhook events go out from a thread of their own, woken by each new event: a notification's answer
+        // never waits for a merchant's server.
+        let courier = WebhookCourier(application: application)
+        store.onEvent { courier.wake() }
+        courier.start()
         server.run()
     }
 }
