@@ -9,6 +9,8 @@ public final class HTTPStandIn: @unchecked Sendable {
         case hang(seconds: Double)
         /// Closes the connection without a word.
         case close
+        /// Answers with these extra headers (a redirect's `Location`, say).
+        case respondWithHeaders(status: Int, headers: [(String, String)], body: String)
     }
 
     public let port: UInt16
@@ -16,6 +18,7 @@ public final class HTTPStandIn: @unchecked Sendable {
     private let lock = NSLock()
     private var behaviour: @Sendable (String) -> Behaviour
     private var received: [String] = []
+    private var receivedInFull: [Received] = []
     private var stopped = false
 
     /// `behaviour` gets the request line (`GET /online/online.php?merchantid=… HTTP/1.1`).
@@ -49,6 +52,30 @@ public final class HTTPStandIn: @unchecked Sendable {
     /// Request lines received so far.
     public var requests: [String] { lock.withLock { received } }
 
+    /// A request as it came: its line, its headers (names lowercased) and its body (read to its Content-Length).
+    public struct Received: Sendable {
+        public let requestLine: String
+        public let headers: [String: String]
+        public let body: [UInt8]
+        public let at: Date
+
+        public func header(_ name: String) -> String? { headers[name.lowercased()] }
+        public var text: String { String(decoding: body, as: UTF8.self) }
+    }
+
+    /// Requests received so far, with their headers and bodies.
+    public var receivedRequests: [Received] { lock.withLock { receivedInFull } }
+
+    /// Waits until `count` requests arrived, for at most `timeout` seconds.
+    public func waitForRequests(_ count: Int, timeout: Double = 10) -> Bool {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if lock.withLock({ received.count }) >= count { return true }
+            usleep(10_000)
+        }
+        return lock.withLock { received.count } >= count
+    }
+
     public func stop() {
         lock.withLock { stopped = true }
         shutdown(fd, Int32(SHUT_RDWR))
@@ -76,9 +103,27 @@ public final class HTTPStandIn: @unchecked Sendable {
             head.append(byte)
             if head.count >= 4 && head.suffix(4) == [13, 10, 13, 10] { break }
         }
-        let requestLine = String(decoding: head, as: UTF8.self).components(separatedBy: "\r\n").first ?? ""
+        let lines = String(decoding: head, as: UTF8.self).components(separatedBy: "\r\n")
+        let requestLine = lines.first ?? ""
+        var headers: [String: String] = [:]
+        for line in lines.dropFirst() {
+            guard let colon = line.firstIndex(of: ":") else { continue }
+            headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+        }
+        var body: [UInt8] = []
+        let length = min(Int(headers["content-length"] ?? "") ?? 0, 16 << 20)
+        if length > 0 {
+            var buffer = [UInt8](repeating: 0, count: 65536)
+            while body.count < length {
+                let count = recv(connection, &buffer, min(buffer.count, length - body.count), 0)
+                if count <= 0 { break }
+                body.append(contentsOf: buffer[0..<count])
+            }
+        }
+        let request = Received(requestLine: requestLine, headers: headers, body: body, at: Date())
         let behaviour = lock.withLock { () -> (String) -> Behaviour in
             received.append(requestLine)
+            receivedInFull.append(request)
             return self.behaviour
         }
         switch behaviour(requestLine) {
@@ -86,6 +131,11 @@ public final class HTTPStandIn: @unchecked Sendable {
             let bytes = Array(body.utf8)
             let response = "HTTP/1.0 \(status) Stand-in\r\nContent-Type: text/plain\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n\r\n"
             try? HTTPClient.sendAll(connection, Array(response.utf8) + bytes)
+        case .respondWithHeaders(let status, let headers, let body):
+            let bytes = Array(body.utf8)
+            var response = "HTTP/1.0 \(status) Stand-in\r\nContent-Type: text/plain\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n"
+            for (name, value) in headers { response += "\(name): \(value)\r\n" }
+            try? HTTPClient.sendAll(connection, Array((response + "\r\n").utf8) + bytes)
         case .hang(let seconds):
             usleep(UInt32(seconds * 1_000_000))
         case .close:
