@@ -80,6 +80,7 @@ let package = Package(
         .target(name: "TestStack", dependencies: ["FastCGI"], path: "Tests/TestStack"),
         .testTarget(name: "CrossAppTests", dependencies: ["CrossApp", "OrderStore", "Payments", "FastCGI", "TestStack"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestStack", "FastCGI", "Payments"]),
+        .testTarget(name: "BrowserTests", dependencies: ["TestStack"]),
     ],
     swiftLanguageModes: [.v6]
 )
