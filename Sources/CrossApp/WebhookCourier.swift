@@ -62,8 +62,8 @@ public final class WebhookCourier: @unchecked Sendable {
     // MARK: - The thread
 
     /// Starts the courier's thread: a pass at once, then whenever `wake()` is called, and at least every
-    /// second (sooner when a retry is due sooner).
-    public func start() {
+    /// `pollSeconds` (sooner when a retry is due sooner): other processes' events are found by polling.
+    public func start(pollSeconds: Double = 1) {
         condition.withLock {
             guard !running else { return }
             running = true
@@ -73,7 +73,7 @@ public final class WebhookCourier: @unchecked Sendable {
             while condition.withLock({ !stopped }) {
                 let pass = deliverDue()
                 condition.withLock {
-                    var wait = 1.0
+                    var wait = pollSeconds
                     if let due = pass?.nextDue { wait = min(wait, max(0, due - clock())) }
                     let deadline = Date().addingTimeInterval(wait)
                     while !woken && !stopped && condition.wait(until: deadline) {}

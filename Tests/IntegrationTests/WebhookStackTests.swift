@@ -127,7 +127,7 @@ import TestStack
         #expect(try waitForEvent(stack, id, in: "failed", timeout: 15) != nil, "log: \(stack.cross!.log)")
         let attempts = receiver.requests.count
         #expect(attempts >= 2)
-        #expect(stack.cross!.log.contains("webhook event set aside as failed"))
+        #expect(waitForLog(stack, "webhook event set aside as failed"), "logged just after the move")
         let listed = try runCross(["webhooks", "list", "--config", stack.configPath])
         #expect(listed.output.contains(id) && listed.output.contains("failed") && listed.output.contains("last error: HTTP 503"))
         usleep(1_500_000)
@@ -288,6 +288,15 @@ private func waitForEvent(
         usleep(20_000)
     }
     return nil
+}
+
+private func waitForLog(_ stack: Stack, _ text: String, timeout: Double = 5) -> Bool {
+    let deadline = Date().addingTimeInterval(timeout)
+    while Date() < deadline {
+        if stack.cross!.log.contains(text) { return true }
+        usleep(20_000)
+    }
+    return stack.cross!.log.contains(text)
 }
 
 private func waitForPort(_ port: UInt16, timeout: Double = 10) throws {
