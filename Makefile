@@ -6,8 +6,9 @@ SANDBOX_PORT ?= 8081
 
 RUN_PACKAGES = nginx libfcgi-dev
 TEST_PACKAGES = $(RUN_PACKAGES) chromium chromium-driver
+BENCH_PACKAGES = $(RUN_PACKAGES) wrk gcc php-fpm python3
 
-.PHONY: run test build bench deps clean
+.PHONY: run test build bench soak deps clean
 
 run:
 	@scripts/ensure-deps $(RUN_PACKAGES)
@@ -23,9 +24,16 @@ build:
 	@scripts/ensure-deps $(RUN_PACKAGES)
 	$(SWIFT) build
 
+# Rates and latencies through nginx: static file, C libfcgi and cross /healthz, checkout pages and notifications
+# (cross against a PHP-FPM reference), order creation, then each at a fixed rate (bench/run; ~7 minutes).
 bench:
-	@scripts/ensure-deps $(RUN_PACKAGES) wrk gcc
+	@scripts/ensure-deps $(BENCH_PACKAGES)
 	bench/run
+
+# A steady mix well below capacity for SOAK_MINUTES (30): cross's memory, open files and latency must stay flat.
+soak:
+	@scripts/ensure-deps $(BENCH_PACKAGES)
+	SOAK=1 bench/run
 
 clean:
 	rm -rf .build $(RUN_DIR)
