@@ -214,5 +214,6 @@ import TestStack
         shopper.close()
         #expect(!driver.isRunning)
         #expect(browser.processIDs.isEmpty, "no Chromium left: \(browser.processIDs)")
+        #expect(!FileManager.default.fileExists(atPath: browser.profileDirectory), "the profile folder is removed")
     }
 }

@@ -10,8 +10,8 @@ public struct WebDriverError: Error, CustomStringConvertible {
 /// screenshot, size the window, and wait (polling) for an element, a text or an address.
 ///
 /// Every error names the page the browser was on and the start of its text. `quit()` (also run on deinit)
-/// deletes the session, stops chromedriver and kills whatever Chromium process is still using this browser's
-/// profile folder, so that no browser outlives its test.
+/// deletes the session, stops chromedriver, kills whatever Chromium process is still using this browser's
+/// profile folder, so that no browser outlives its test, and removes that folder.
 public final class Browser: @unchecked Sendable {
     public static let chromium = "/usr/bin/chromium"
     public static let chromedriver = "/usr/bin/chromedriver"
@@ -162,6 +162,8 @@ public final class Browser: @unchecked Sendable {
             driver.wait(timeout: 5)
         }
         killLeftovers()
+        // A few megabytes per browser; the logs beside it stay.
+        try? FileManager.default.removeItem(atPath: profileDirectory)
     }
 
     /// Chromium processes still running with this browser's profile folder (none after a clean quit) get SIGKILL.
