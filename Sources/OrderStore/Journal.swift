@@ -62,7 +62,12 @@ final class Journal: @unchecked Sendable {
     init(path: String) throws(StoreError) {
         self.path = path
         fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw .unavailable("cannot open the journal \(path): \(FileSystem.errorText())") }
+        let openError = errno
+        // Before anything can throw: a throwing init of a class runs `deinit`, which destroys them (destroying
+        // an uninitialised condition waits forever; Cross hung at start on a read-only data folder).
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(syncDone, nil)
+        guard fd >= 0 else { throw .unavailable("cannot open the journal \(path): \(FileSystem.errorText(openError))") }
         // A journal that does not end with a line break was cut short (a crash mid-write, a full disk):
         // the first record starts on a line of its own rather than completing the torn one.
         let size = lseek(fd, 0, SEEK_END)
@@ -70,8 +75,6 @@ final class Journal: @unchecked Sendable {
             var last: UInt8 = 0
             mayBeTorn = pread(fd, &last, 1, size - 1) == 1 && last != UInt8(ascii: "\n")
         }
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(syncDone, nil)
     }
 
     deinit {

@@ -172,7 +172,7 @@ public final class OrderStore: Sendable {
 
     /// Write-ahead: the new file beside the old (a full disk fails here, before anything is journaled), the
     /// journal record synced, then the rename; then the change's webhook event and index line, which recovery
-    /// remakes from the journal if a crash came first.
+    /// remakes from the journal if a crash (or a failure to write them) came first.
     private func write(_ order: Order, record: JournalRecord) throws(StoreError) {
         var record = record
         record.key = order.key
@@ -190,7 +190,15 @@ public final class OrderStore: Sendable {
             throw error
         }
         try FileSystem.rename(temporary, final)
-        try afterWrite(order, event: record.event, at: record.at)
+        // The change is made and durable: a failure from here on (a disk that filled up meanwhile) must not be
+        // answered as if nothing had changed. Recovery remakes a missing event or index line from the journal.
+        do {
+            try afterWrite(order, event: record.event, at: record.at)
+        } catch {
+            logger.error("change saved, but its webhook event or index line was not; the next recovery makes them", metadata: [
+                "ref": "\(order.ref)", "order": "\(order.key)", "revision": "\(order.revision)", "error": "\(error)",
+            ])
+        }
     }
 
     /// The outbox event and the index line of a change that is already durable in the journal.

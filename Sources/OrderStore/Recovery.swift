@@ -14,6 +14,9 @@ public struct RecoveryReport: Sendable {
     public var damagedFiles: [String] = []
     /// Leftover temporary files of writes that never finished, removed.
     public var temporaryFilesRemoved = 0
+    /// Why webhook events or index lines could not all be made (a full disk): the order files are up to date,
+    /// the checkpoint did not move, and the next pass tries again.
+    public var incomplete: String?
 }
 
 extension OrderStore {
@@ -48,11 +51,19 @@ extension OrderStore {
             ])
         }
         var latest: [OrderKey: Order] = [:]
+        // Events and index lines that cannot be written (a full disk) do not stop the pass: the order files
+        // matter most, and Cross must be able to start and answer 503 on a full disk. The checkpoint then stays
+        // where it is, so that the next pass makes them.
+        var unfinished: StoreError?
         for (_, record) in records {
             guard let order = record.order else { continue }
             // An event raised by a change whose process died before writing it: raised again, same id.
             if let event = record.event {
-                try outbox.create(OutboxEvent(id: Outbox.eventID(order.key, revision: order.revision), type: event, createdAt: record.at, order: order))
+                do {
+                    try outbox.create(OutboxEvent(id: Outbox.eventID(order.key, revision: order.revision), type: event, createdAt: record.at, order: order))
+                } catch {
+                    unfinished = unfinished ?? error
+                }
             }
             if let known = latest[order.key], known.revision >= order.revision { continue }
             latest[order.key] = order
@@ -61,12 +72,29 @@ extension OrderStore {
             if try restoreIfBehind(key, snapshot, logger: logger) { report.ordersRestored.append(key) }
         }
         // The index lines of those changes may be missing too; a line again is harmless (latest revision wins).
-        try index.append(latest.values.sorted { $0.key < $1.key })
+        do {
+            try index.append(latest.values.sorted { $0.key < $1.key })
+        } catch {
+            unfinished = unfinished ?? error
+        }
+        if let unfinished {
+            report.incomplete = "\(unfinished)"
+            logger.error("recovery incomplete: order files are up to date, webhook events or index lines are not; the next pass tries again", metadata: [
+                "error": "\(unfinished)",
+            ])
+            return report
+        }
         // Every change journaled before `end` is now in its order file (its writer held the order's lock until
         // its rename, and this pass took each lock after): once the files are on disk, the journal up to
         // `end` is no longer needed to rebuild them.
         if !records.isEmpty { try FileSystem.syncFilesystem(directory) }
-        try writeCheckpoint(Checkpoint(offset: end, at: .now()))
+        do {
+            try writeCheckpoint(Checkpoint(offset: end, at: .now()))
+        } catch {
+            // A checkpoint left behind costs the next pass a longer read, nothing else.
+            report.incomplete = "\(error)"
+            logger.error("checkpoint not moved", metadata: ["error": "\(error)"])
+        }
         return report
     }
 
