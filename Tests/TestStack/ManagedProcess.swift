@@ -21,6 +21,14 @@ public final class ManagedProcess: @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         process.standardInput = standardInput ?? FileHandle.nullDevice
+        // A child inherits the signal mask of the thread that starts it, and the test runner's threads may
+        // block SIGTERM: unblocked for the child, so that `stop()` stops it rather than waiting to kill it.
+        var signals = sigset_t()
+        sigemptyset(&signals)
+        for signal in [SIGTERM, SIGINT, SIGHUP] { sigaddset(&signals, signal) }
+        var previous = sigset_t()
+        pthread_sigmask(SIG_UNBLOCK, &signals, &previous)
+        defer { pthread_sigmask(SIG_SETMASK, &previous, nil) }
         try process.run()
     }
 

@@ -200,7 +200,13 @@ public final class Stack: @unchecked Sendable {
         }
     }
 
-    deinit { stop() }
+    deinit {
+        stop()
+        // Run folders add up over a test run; CROSS_KEEP_TEST_RUNS=1 keeps them to look at.
+        if ProcessInfo.processInfo.environment["CROSS_KEEP_TEST_RUNS"] == nil {
+            try? FileManager.default.removeItem(atPath: runDirectory)
+        }
+    }
 
     private static func makeRunDirectory(_ name: String) throws -> String {
         let path = NSTemporaryDirectory() + "cross-tests/\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
