@@ -7,6 +7,7 @@ SANDBOX_PORT ?= 8081
 RUN_PACKAGES = nginx libfcgi-dev
 TEST_PACKAGES = $(RUN_PACKAGES) chromium chromium-driver
 BENCH_PACKAGES = $(RUN_PACKAGES) wrk gcc php-fpm python3
+CRASH_KILLS ?= 100
 
 .PHONY: run test build bench soak deps clean
 
@@ -18,11 +19,20 @@ run:
 test:
 	@scripts/ensure-deps $(TEST_PACKAGES)
 	$(SWIFT) build --build-tests
+	$(MAKE) crash-test CRASH_KILLS=10
 	$(SWIFT) test --skip-build
 
 build:
 	@scripts/ensure-deps $(RUN_PACKAGES)
 	$(SWIFT) build
+
+# kill -9 of `cross serve` CRASH_KILLS times (100) under a mix of orders and notifications from 4 client
+# processes, then every invariant checked from the files and the API (scripts/crash-loop; ~3 minutes for 100).
+.PHONY: crash-test
+crash-test:
+	@scripts/ensure-deps $(RUN_PACKAGES) python3
+	$(SWIFT) build
+	scripts/crash-loop --kills $(CRASH_KILLS)
 
 # Rates and latencies through nginx: static file, C libfcgi and cross /healthz, checkout pages and notifications
 # (cross against a PHP-FPM reference), order creation, then each at a fixed rate (bench/run; ~7 minutes).
