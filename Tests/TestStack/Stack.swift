@@ -34,9 +34,10 @@ public final class Stack: @unchecked Sendable {
     /// Cross's configuration is written for this run; `settings` replaces any of its keys.
     /// With `sandbox`, `cross sandbox` plays TMoney (its configuration written for this run, `sandboxSettings`
     /// replacing any of its keys).
+    /// `sandboxMerchant` replaces keys of the sandbox's merchant (a `"scenario"`, say).
     public init(
         name: String, crossArguments: [String] = [], settings: [String: Any] = [:], environment: [String: String] = [:],
-        crossProcesses: Int = 1, sandbox: Bool = false, sandboxSettings: [String: Any] = [:]
+        crossProcesses: Int = 1, sandbox: Bool = false, sandboxSettings: [String: Any] = [:], sandboxMerchant: [String: Any] = [:]
     ) throws {
         self.crossProcesses = crossProcesses
         runDirectory = try Self.makeRunDirectory(name)
@@ -47,7 +48,7 @@ public final class Stack: @unchecked Sendable {
         try Self.writeConfiguration(at: configPath, port: port, sandboxPort: sandboxPort, settings: settings)
         try startCross(environment: environment)
         if sandbox {
-            try Self.writeSandboxConfiguration(at: runDirectory + "/sandbox.json", port: port, settings: sandboxSettings)
+            try Self.writeSandboxConfiguration(at: runDirectory + "/sandbox.json", port: port, settings: sandboxSettings, merchant: sandboxMerchant)
             self.sandbox = try ManagedProcess(
                 name: "sandbox", executable: Self.crossBinary,
                 arguments: [
@@ -118,15 +119,17 @@ public final class Stack: @unchecked Sendable {
     }
 
     /// The sandbox's merchant 2000000000000001 notifies this stack's Cross; the three documented accounts.
-    public static func writeSandboxConfiguration(at path: String, port: UInt16, settings: [String: Any] = [:]) throws {
+    public static func writeSandboxConfiguration(at path: String, port: UInt16, settings: [String: Any] = [:], merchant: [String: Any] = [:]) throws {
+        var merchantEntry: [String: Any] = [
+            "merchant_id": "2000000000000001", "name": "Boutique Démo", "allowed_addresses": ["127.0.0.1", "::1"],
+            "notification_url": "http://127.0.0.1:\(port)/notify",
+        ]
+        merchantEntry.merge(merchant) { $1 }
         var configuration: [String: Any] = [
             "session_lifetime_seconds": 180,
             "payment_lifetime_seconds": 600,
             "notification_timeout_seconds": 5,
-            "merchants": [[
-                "merchant_id": "2000000000000001", "name": "Boutique Démo", "allowed_addresses": ["127.0.0.1", "::1"],
-                "notification_url": "http://127.0.0.1:\(port)/notify",
-            ] as [String: Any]],
+            "merchants": [merchantEntry],
             "accounts": [
                 ["phone": "90000001", "pin": "1234", "name": "Kofi Mensah", "client_id": "1000000001", "balance": 5_000_000],
                 ["phone": "90000002", "pin": "1234", "name": "Ama Poor", "client_id": "1000000002", "balance": 500],
