@@ -115,107 +115,188 @@ enum AdminCSV {
     static let header = ["purchaseref", "status", "amount", "created_at", "paid_at", "phone", "key"]
 
     static func export(_ filter: AdminFilter, _ table: AdminTable) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(256 + 96 * min(table.count, 200_000))
-        for (index, name) in header.enumerated() {
-            if index > 0 { out.append(UInt8(ascii: ",")) }
-            out.append(contentsOf: name.utf8)
-        }
-        out.append(contentsOf: "\r\n".utf8)
+        // Two passes: the matching rows and a bound on their size, then the bytes written straight into one
+        // buffer of that size (100,000 rows are about 10 MB).
+        var ids: [Int32] = []
+        var bound = 256
         table.rows.withUnsafeBufferPointer { rows in
-            table.arena.withUnsafeBufferPointer { arena in
-                filter.walk(table) { id in
-                    let row = rows[Int(id)]
-                    let refStart = Int(row.refStart), refEnd = refStart + Int(row.refLength)
-                    field(UnsafeBufferPointer(rebasing: arena[refStart..<refEnd]), into: &out)
-                    out.append(UInt8(ascii: ","))
-                    out.append(contentsOf: AdminTable.statuses[Int(row.status)].rawValue.utf8)
-                    out.append(UInt8(ascii: ","))
-                    number(row.amount, into: &out)
-                    out.append(UInt8(ascii: ","))
-                    time(row.created, into: &out)
-                    out.append(UInt8(ascii: ","))
-                    if row.paidAt != .min { time(row.paidAt, into: &out) }
-                    out.append(UInt8(ascii: ","))
-                    field(UnsafeBufferPointer(rebasing: arena[refEnd..<refEnd + Int(row.phoneLength)]), into: &out)
-                    out.append(UInt8(ascii: ","))
-                    hex(row.k0, into: &out)
-                    hex(row.k1, into: &out)
-                    out.append(contentsOf: [13, 10])
-                    return true
-                }
+            filter.walk(table) { id in
+                ids.append(id)
+                bound += 2 * (Int(rows[Int(id)].refLength) + Int(rows[Int(id)].phoneLength)) + 128
+                return true
             }
         }
-        return out
+        return [UInt8](unsafeUninitializedCapacity: bound) { buffer, count in
+            var out = Writer(base: buffer.baseAddress!)
+            for (index, name) in header.enumerated() {
+                if index > 0 { out.byte(UInt8(ascii: ",")) }
+                for byte in name.utf8 { out.byte(byte) }
+            }
+            out.byte(13)
+            out.byte(10)
+            var dates = DateCache()
+            table.rows.withUnsafeBufferPointer { rows in
+                table.arena.withUnsafeBufferPointer { arena in
+                    for id in ids {
+                        let row = rows[Int(id)]
+                        let refStart = Int(row.refStart), refEnd = refStart + Int(row.refLength)
+                        field(UnsafeBufferPointer(rebasing: arena[refStart..<refEnd]), &out)
+                        out.byte(UInt8(ascii: ","))
+                        statusBytes[Int(row.status)].withUnsafeBufferPointer { out.bytes($0) }
+                        out.byte(UInt8(ascii: ","))
+                        number(row.amount, &out)
+                        out.byte(UInt8(ascii: ","))
+                        time(row.created, &out, &dates)
+                        out.byte(UInt8(ascii: ","))
+                        if row.paidAt != .min { time(row.paidAt, &out, &dates) }
+                        out.byte(UInt8(ascii: ","))
+                        field(UnsafeBufferPointer(rebasing: arena[refEnd..<refEnd + Int(row.phoneLength)]), &out)
+                        out.byte(UInt8(ascii: ","))
+                        hex(row.k0, &out)
+                        hex(row.k1, &out)
+                        out.byte(13)
+                        out.byte(10)
+                    }
+                }
+            }
+            precondition(out.count <= bound, "the CSV outgrew its bound")
+            count = out.count
+        }
     }
 
-    /// One value, neutralised and quoted as needed.
-    static func field(_ value: UnsafeBufferPointer<UInt8>, into out: inout [UInt8]) {
-        let formula = value.first.map { [UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13].contains($0) } ?? false
-        let quoted = value.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") || $0 == 13 || $0 == 10 }
-        if quoted { out.append(UInt8(ascii: "\"")) }
-        if formula { out.append(UInt8(ascii: "'")) }
-        for byte in value {
-            if byte == UInt8(ascii: "\"") { out.append(byte) }
-            out.append(byte)
+    private static let statusBytes = AdminTable.statuses.map { Array($0.rawValue.utf8) }
+
+    /// Bytes written one after the other into memory sized beforehand.
+    struct Writer {
+        let base: UnsafeMutablePointer<UInt8>
+        var count = 0
+
+        mutating func byte(_ byte: UInt8) {
+            base[count] = byte
+            count += 1
         }
-        if quoted { out.append(UInt8(ascii: "\"")) }
+
+        mutating func bytes(_ bytes: UnsafeBufferPointer<UInt8>) {
+            guard let source = bytes.baseAddress, !bytes.isEmpty else { return }
+            (base + count).update(from: source, count: bytes.count)
+            count += bytes.count
+        }
+    }
+
+    /// One value, neutralised and quoted as needed (at most 2 × its length + 3 bytes).
+    static func field(_ value: UnsafeBufferPointer<UInt8>, _ out: inout Writer) {
+        var formula = false
+        if let first = value.first {
+            switch first {
+            case UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 9, 13: formula = true
+            default: break
+            }
+        }
+        var quoted = false
+        for byte in value where byte == UInt8(ascii: ",") || byte == UInt8(ascii: "\"") || byte == 13 || byte == 10 {
+            quoted = true
+            break
+        }
+        if quoted { out.byte(UInt8(ascii: "\"")) }
+        if formula { out.byte(UInt8(ascii: "'")) }
+        if quoted {
+            for byte in value {
+                if byte == UInt8(ascii: "\"") { out.byte(byte) }
+                out.byte(byte)
+            }
+            out.byte(UInt8(ascii: "\""))
+        } else {
+            out.bytes(value)
+        }
     }
 
     static func field(_ value: String, into out: inout [UInt8]) {
         var copy = value
-        copy.withUTF8 { field($0, into: &out) }
-    }
-
-    private static func number(_ value: Int64, into out: inout [UInt8]) {
-        if value < 0 { out.append(UInt8(ascii: "-")) }
-        var magnitude = value.magnitude
-        var digits: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var count = 0
-        withUnsafeMutableBytes(of: &digits) { buffer in
-            repeat {
-                buffer[count] = UInt8(ascii: "0") + UInt8(magnitude % 10)
-                magnitude /= 10
-                count += 1
-            } while magnitude > 0
-            for index in stride(from: count - 1, through: 0, by: -1) { out.append(buffer[index]) }
+        copy.withUTF8 { value in
+            let bytes = [UInt8](unsafeUninitializedCapacity: 2 * value.count + 3) { buffer, count in
+                var writer = Writer(base: buffer.baseAddress!)
+                field(value, &writer)
+                count = writer.count
+            }
+            out.append(contentsOf: bytes)
         }
     }
 
-    private static func padded(_ value: Int64, _ width: Int, into out: inout [UInt8]) {
+    private static func number(_ value: Int64, _ out: inout Writer) {
+        if value < 0 { out.byte(UInt8(ascii: "-")) }
+        var magnitude = value.magnitude
+        var digits = 1
+        var scale: UInt64 = 1
+        while magnitude / scale >= 10 {
+            scale *= 10
+            digits += 1
+        }
+        for _ in 0..<digits {
+            out.byte(UInt8(ascii: "0") + UInt8(magnitude / scale))
+            magnitude %= scale
+            scale /= 10
+        }
+    }
+
+    private static func padded(_ value: Int64, _ width: Int, _ out: inout Writer) {
         var divisor: Int64 = 1
         for _ in 1..<width { divisor *= 10 }
         var rest = value
         while divisor > 0 {
-            out.append(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: (rest / divisor) % 10))
+            out.byte(UInt8(ascii: "0") + UInt8(truncatingIfNeeded: (rest / divisor) % 10))
             rest %= divisor
             divisor /= 10
         }
     }
 
-    /// `2026-11-26T15:23:28Z`, without a date formatter (this runs 200,000 times for a full export).
-    static func time(_ seconds: Int64, into out: inout [UInt8]) {
-        let (year, month, day) = civil(floorDivide(seconds, 86_400))
-        let second = seconds - floorDivide(seconds, 86_400) * 86_400
-        padded(year, 4, into: &out)
-        out.append(UInt8(ascii: "-"))
-        padded(month, 2, into: &out)
-        out.append(UInt8(ascii: "-"))
-        padded(day, 2, into: &out)
-        out.append(UInt8(ascii: "T"))
-        padded(second / 3600, 2, into: &out)
-        out.append(UInt8(ascii: ":"))
-        padded(second / 60 % 60, 2, into: &out)
-        out.append(UInt8(ascii: ":"))
-        padded(second % 60, 2, into: &out)
-        out.append(UInt8(ascii: "Z"))
+    /// The last day written, as `YYYY-MM-DD`: rows come in creation order, so most share it with the one before.
+    struct DateCache {
+        var day = Int64.min
+        var text: (UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8, UInt8) = (0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
     }
 
-    private static func hex(_ value: UInt64, into out: inout [UInt8]) {
+    /// `2026-11-26T15:23:28Z` (20 bytes), without a date formatter.
+    static func time(_ seconds: Int64, _ out: inout Writer, _ cache: inout DateCache) {
+        let day = floorDivide(seconds, 86_400)
+        if day != cache.day {
+            let (year, month, dayOfMonth) = civil(day)
+            var scratch = [UInt8](repeating: 0, count: 16)
+            scratch.withUnsafeMutableBufferPointer { scratch in
+                var date = Writer(base: scratch.baseAddress!)
+                padded(year, 4, &date)
+                date.byte(UInt8(ascii: "-"))
+                padded(month, 2, &date)
+                date.byte(UInt8(ascii: "-"))
+                padded(dayOfMonth, 2, &date)
+            }
+            cache.day = day
+            cache.text = (scratch[0], scratch[1], scratch[2], scratch[3], scratch[4], scratch[5], scratch[6], scratch[7], scratch[8], scratch[9])
+        }
+        withUnsafeBytes(of: cache.text) { out.bytes($0.bindMemory(to: UInt8.self)) }
+        let second = seconds - day * 86_400
+        out.byte(UInt8(ascii: "T"))
+        padded(second / 3600, 2, &out)
+        out.byte(UInt8(ascii: ":"))
+        padded(second / 60 % 60, 2, &out)
+        out.byte(UInt8(ascii: ":"))
+        padded(second % 60, 2, &out)
+        out.byte(UInt8(ascii: "Z"))
+    }
+
+    static func time(_ seconds: Int64, into out: inout [UInt8]) {
+        var cache = DateCache()
+        let bytes = [UInt8](unsafeUninitializedCapacity: 24) { buffer, count in
+            var writer = Writer(base: buffer.baseAddress!)
+            time(seconds, &writer, &cache)
+            count = writer.count
+        }
+        out.append(contentsOf: bytes)
+    }
+
+    private static func hex(_ value: UInt64, _ out: inout Writer) {
         for shift in stride(from: 60, through: 0, by: -4) {
             let digit = UInt8((value >> UInt64(shift)) & 0xF)
-            out.append(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
+            out.byte(digit < 10 ? UInt8(ascii: "0") + digit : UInt8(ascii: "a") + digit - 10)
         }
     }
 
