@@ -17,7 +17,7 @@ import time
 import load
 import orders
 import report
-from stack import API_KEY, CPUAccount, RSSWatch, copy_orders, log, open_fds, proc_status
+from stack import API_KEY, CPUAccount, RSSMonitor, RSSWatch, copy_orders, log, open_fds, proc_status, tree_cpu_seconds
 
 LABELS = {
     "static": "(static) nginx static file",
@@ -30,6 +30,8 @@ LABELS = {
     "create": "(c) cross order creation",
 }
 CROSS_ROWS = {"cross", "render", "notify", "create"}
+# The process whose CPU time a row costs (with its workers): the responder, or nginx for the static file.
+RESPONDER = {"static": "nginx", "c": "c-responder", "php-render": "php-fpm", "php-notify": "php-fpm"}
 
 
 class Bench:
@@ -47,6 +49,7 @@ class Bench:
         self.create_rate = 1000.0
         self.template_order = None
         self.cpu = CPUAccount()
+        self.rss_monitor = RSSMonitor(stack.cross_pid)
         with open("/proc/loadavg") as f:
             self.load_at_start = float(f.read().split()[0])
 
@@ -56,12 +59,19 @@ class Bench:
         s = self.s
         run = lambda: load.wrk(self.stack.base, path, os.path.join(self.wrk_dir, script),
                                duration or s.duration, connections or s.connections, s.threads, env)
+        return self._timed(row, run)
+
+    def _timed(self, row, run):
+        """Runs the load; adds the responder's CPU time per request and, for cross, its peak RSS."""
+        pid = self.stack.processes[RESPONDER.get(row, "cross")].pid
+        cpu = tree_cpu_seconds(pid)
         if row in CROSS_ROWS:
             with RSSWatch(self.stack.cross_pid) as watch:
                 result = run()
             result.extra["rss_kb"] = watch.peak_kb
         else:
             result = run()
+        result.extra["cpu_us"] = 1e6 * (tree_cpu_seconds(pid) - cpu) / max(result.requests, 1)
         self.stack.check_alive()
         return result
 
@@ -240,15 +250,10 @@ class Bench:
             with open(path, "w") as f:
                 f.write("\n".join(lines[row]) + "\n")
             once = row in ("notify", "php-notify")
-            run_pace = lambda: load.pace(self.tools["pace"], self.stack.port, path, s.fixed_rate, s.fixed_duration,
-                                         connections=s.connections, once=once)[row]
-            if row in CROSS_ROWS:
-                with RSSWatch(self.stack.cross_pid) as watch:
-                    result = run_pace()
-                self.fixed_rss[row] = watch.peak_kb
-            else:
-                result = run_pace()
-            self.stack.check_alive()
+            result = self._timed(row, lambda: load.pace(self.tools["pace"], self.stack.port, path, s.fixed_rate,
+                                                        s.fixed_duration, connections=s.connections, once=once)[row])
+            if "rss_kb" in result.extra:
+                self.fixed_rss[row] = result.extra["rss_kb"]
             self.fixed[row] = result
             if result.failed:
                 self.failures.append((row + " (fixed rate)", 1, result))
@@ -260,6 +265,10 @@ class Bench:
         s = self.s
         med = {row: {k: report.median([getattr(r, k) for r in rs]) for k in ("rps", "p50_ms", "p99_ms", "p999_ms")}
                for row, rs in self.results.items() if rs}
+        for row, rs in self.results.items():
+            if rs:
+                med[row]["cpu_us"] = report.median([r.extra["cpu_us"] for r in rs])
+        cpu = lambda row: med[row]["cpu_us"]
         rate = lambda row: med[row]["rps"]
         ratio = {
             "static": "ceiling",
@@ -280,7 +289,7 @@ class Bench:
             rss = f"{max(self.rss[row]) / 1024:.1f} MB" if row in CROSS_ROWS else ""
             label = LABELS[row] + (" FAILED" if row in failed_rows else "")
             rows.append([label, report.fmt_rate(m["rps"]), report.fmt_ms(m["p50_ms"]), report.fmt_ms(m["p99_ms"]),
-                         report.fmt_ms(m["p999_ms"]), rss, ratio[row]])
+                         report.fmt_ms(m["p999_ms"]), f"{m['cpu_us']:.0f}", rss, ratio[row]])
         out = [""]
         out.append(f"Cross benchmark, {time.strftime('%Y-%m-%d %H:%M %Z')}")
         out += report.describe_machine(machine)
@@ -289,8 +298,9 @@ class Bench:
                    f"{s.workers} ({self.tools['php_version']}, opcache)")
         out.append(f"checkout pages: {s.render_orders} orders, cross page {self.page_sizes[0]} bytes, "
                    f"PHP page {self.page_sizes[1]} bytes; peak RSS = VmHWM of cross serve during the row (max over rounds)")
+        out.append("CPU us/req = CPU time of the responder (with its workers; nginx for the static file) per request")
         out.append("")
-        out += report.table(rows)
+        out += report.table(rows, header=("row", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "CPU us/req", "peak RSS", "ratio"))
         out.append("")
         out.append("targets:")
         targets = [
@@ -298,12 +308,15 @@ class Bench:
             ("cross/PHP notifications", rate("notify") / rate("php-notify"), 2.0, "x", True),
             ("cross render vs C /healthz", 100 * rate("render") / rate("c"), 90, "%", True),
             ("cross notifications/s", rate("notify"), 3000, "/s", True),
-            ("cross peak RSS, every row", max(max(v) for v in self.rss.values()) / 1024, 40, " MB", False),
+            ("cross peak RSS, whole run", self.rss_monitor.peak_kb / 1024, 40, " MB", False),
         ]
         for name, value, target, unit, higher in targets:
             shown = f"{value:,.2f}{unit}" if unit == "x" else f"{value:,.0f}{unit}" if unit != " MB" else f"{value:.1f}{unit}"
             goal = ("≥ " if higher else "≤ ") + (f"{target:g}{unit}" if unit != "/s" else f"{target:,}{unit}")
             out.append(f"  {name:<28} {shown:>10}   target {goal:<10} {report.verdict(value, target, higher)}")
+        out.append(f"  (CPU per request, which other load disturbs much less: PHP/cross {cpu('php-render') / cpu('render'):.2f}x "
+                   f"for the checkout page, {cpu('php-notify') / cpu('notify'):.2f}x for the notification; "
+                   f"cross render {cpu('render') / cpu('c'):.1f}x the C /healthz)")
         if self.fixed:
             out.append("")
             out.append(f"fixed rate (bench/tools/pace: open loop, {s.fixed_rate:,} req/s for {s.fixed_duration} s, "
@@ -314,13 +327,17 @@ class Bench:
                     r = self.fixed[row]
                     rss = f"{self.fixed_rss[row] / 1024:.1f} MB" if row in self.fixed_rss else ""
                     rows.append([LABELS[row], report.fmt_rate(r.rps), report.fmt_ms(r.p50_ms), report.fmt_ms(r.p99_ms),
-                                 report.fmt_ms(r.p999_ms), report.fmt_ms(r.max_ms), rss, str(r.extra["late"])])
-            out += report.table(rows, header=("row", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "peak RSS", "late"))
+                                 report.fmt_ms(r.p999_ms), report.fmt_ms(r.max_ms), f"{r.extra['cpu_us']:.0f}", rss,
+                                 str(r.extra["late"])])
+            out += report.table(rows, header=("row", "req/s", "p50 ms", "p99 ms", "p99.9 ms", "max ms", "CPU us/req",
+                                              "peak RSS", "late"))
+            out.append("  late: requests sent more than 1 ms after they were due (every connection was busy)")
         out.append("")
+        self.rss_monitor.stop()
         status = proc_status(self.stack.cross_pid)
         journal = os.path.join(self.stack.cross_data, "journal/journal.jsonl")
-        out.append(f"cross serve at the end: RSS {status['VmRSS'] / 1024:.1f} MB (peak over the whole run "
-                   f"{max(status['VmHWM'], max(max(v) for v in self.rss.values())) / 1024:.1f} MB), "
+        out.append(f"cross serve: peak RSS over the whole run {self.rss_monitor.peak_kb / 1024:.1f} MB "
+                   f"({self.rss_monitor.peak_at:.0f} s into it); at the end RSS {status['VmRSS'] / 1024:.1f} MB, "
                    f"{status['Threads']} threads, {open_fds(self.stack.cross_pid)} open files; journal "
                    f"{os.path.getsize(journal) / 2**20:.0f} MB")
         other, steal = self.cpu.report()

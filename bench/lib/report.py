@@ -60,7 +60,7 @@ def describe_machine(m):
         f"machine: {m['cpus']} x {m['model']} (nproc {m['cpus']}), Linux {m['kernel']}, {m['memory_gib']:.1f} GiB RAM",
         f"data:    {m['fs']} ({m['run_dir']})",
         f"cross:   commit {m['commit']}; {m['swift']}, release build",
-        f"tools:   {m['nginx']}, {m['wrk']}",
+        f"tools:   {m['nginx']}, {m['wrk']}" + (f"; every benchmark process at nice {os.nice(0)}" if os.nice(0) else ""),
     ]
 
 

@@ -205,6 +205,28 @@ def proc_status(pid):
     return values
 
 
+def tree_cpu_seconds(root_pid):
+    """CPU time (user + system) of a process and its live descendants (php-fpm's and nginx's workers)."""
+    parents, times = {}, {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            parents[int(entry)] = int(fields[1])
+            times[int(entry)] = int(fields[11]) + int(fields[12])
+    total = 0
+    for pid, ticks in times.items():
+        p = pid
+        while p != root_pid and p in parents and p > 1:
+            p = parents[p]
+        if p == root_pid:
+            total += ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
 def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
@@ -249,6 +271,33 @@ class RSSWatch:
         status = proc_status(self.pid)
         self.peak_kb = max(self.sampled_peak, status["VmRSS"], status["VmHWM"] if self.exact else 0)
         return False
+
+
+class RSSMonitor:
+    """VmRSS of a process sampled every 100 ms for the whole run (VmHWM cannot say it: RSSWatch resets it per
+    row): the peak, and when it happened."""
+
+    def __init__(self, pid):
+        self.pid = pid
+        self.peak_kb = 0
+        self.peak_at = None
+        self.started = time.time()
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._sample, daemon=True)
+        self._thread.start()
+
+    def _sample(self):
+        while not self._stop.wait(0.1):
+            try:
+                rss = proc_status(self.pid)["VmRSS"]
+            except OSError:
+                return
+            if rss > self.peak_kb:
+                self.peak_kb, self.peak_at = rss, time.time() - self.started
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()
 
 
 def copy_orders(source_data, target_data, keys):
