@@ -22,8 +22,9 @@ extension Application {
             throw HTTPError(.badRequest, "Bad notification: \(error.description)")
         }
         let key = OrderKey(ref: notification.purchaseref)
-        let updated = try storeCall {
-            try store.update(key) { (order: inout Order) throws -> (record: JournalRecord, result: NotificationEffect?) in
+        let updated: (order: Order, result: NotificationEffect?)?
+        do {
+            updated = try store.update(key) { (order: inout Order) throws -> (record: JournalRecord, result: NotificationEffect?) in
                 guard order.ref == notification.purchaseref else { return (JournalRecord(at: now, kind: .notificationRefused), nil) }
                 let effect = OrderLifecycle.apply(notification, to: &order, at: now)
                 var record = JournalRecord(at: now, kind: effect == .duplicate ? .notificationDuplicate : .notificationApplied)
@@ -41,6 +42,10 @@ extension Application {
                 }
                 return (record, effect)
             }
+        } catch let error as StoreError {
+            // The notification is journaled even when its order cannot be read, so that it is not lost.
+            if case .damaged = error { try? refuse(request, at: now, status: .internalServerError, reason: "\(error)") }
+            return try storeCall { throw error }
         }
         guard let (order, effect) = updated, let effect else {
             try refuse(request, at: now, status: .notFound, reason: "no order with this purchaseref")

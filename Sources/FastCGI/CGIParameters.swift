@@ -63,6 +63,14 @@ public struct CGIParameters: Sendable, Sequence, ExpressibleByDictionaryLiteral 
         }
     }
 
+    /// Whether the parameter's raw bytes are UTF-8. The subscript repairs bad bytes (U+FFFD) so that it can
+    /// always answer; a request line that carries raw bytes which are not UTF-8 is refused with this instead.
+    public func isUTF8(_ name: String) -> Bool {
+        guard let index = index(of: name) else { return true }
+        let entry = entries[index]
+        return String(validating: bytes[Int(entry.equals + 1)..<Int(entry.end)], as: UTF8.self) != nil
+    }
+
     private func index(of name: String) -> Int? {
         var name = name
         return name.withUTF8 { wanted in

@@ -23,6 +23,9 @@ public struct Request: Sendable {
     /// Builds a request from FastCGI parameters and a body; a malformed query, path or form is a 400.
     public init(params: CGIParameters, body: [UInt8] = []) throws(HTTPError) {
         self.params = params
+        guard params.isUTF8("REQUEST_URI") && params.isUTF8("QUERY_STRING") else {
+            throw HTTPError(.badRequest, "The request's address is not valid UTF-8.")
+        }
         method = params["REQUEST_METHOD"] ?? "GET"
         let uri = params["REQUEST_URI"] ?? params["DOCUMENT_URI"] ?? "/"
         let pathEnd = uri.utf8.firstIndex(of: UInt8(ascii: "?")) ?? uri.endIndex

@@ -24,6 +24,31 @@ import Testing
         }
     }
 
+    /// Parameters as libfcgi hands them over: `NAME=value` C strings, the value's bytes as the client sent them.
+    static func parameters(_ entries: [[UInt8]]) -> CGIParameters {
+        let envp = UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>.allocate(capacity: entries.count + 1)
+        for (index, entry) in entries.enumerated() {
+            let string = UnsafeMutablePointer<CChar>.allocate(capacity: entry.count + 1)
+            for (offset, byte) in entry.enumerated() { string[offset] = CChar(bitPattern: byte) }
+            string[entry.count] = 0
+            envp[index] = string
+        }
+        envp[entries.count] = nil
+        return CGIParameters(copying: envp)
+    }
+
+    @Test func rawBytesThatAreNotUTF8AreA400() throws {
+        let method = Array("REQUEST_METHOD=GET".utf8)
+        let badPath = Self.parameters([method, Array("REQUEST_URI=/api/orders/".utf8) + [0xFF], Array("QUERY_STRING=".utf8)])
+        let badQuery = Self.parameters([method, Array("REQUEST_URI=/notify?a=".utf8) + [0xC3, 0x28], Array("QUERY_STRING=a=".utf8) + [0xC3, 0x28]])
+        for params in [badPath, badQuery] {
+            let error = #expect(throws: HTTPError.self) { try Request(params: params) }
+            #expect(error?.status == .badRequest)
+        }
+        let fine = Self.parameters([method, Array("REQUEST_URI=/caf\u{E9}".utf8), Array("QUERY_STRING=".utf8)])
+        #expect(try Request(params: fine).pathSegments == ["café"])
+    }
+
     @Test func malformedPathIsA400() throws {
         let error = #expect(throws: HTTPError.self) { try Request(method: "GET", uri: "/api/orders/%E2%82") }
         #expect(error?.status == .badRequest)

@@ -254,6 +254,10 @@ import TestStack
         let notification = try HTTPClient.get(stack.port, Stack.notification("CUT-1"))
         #expect(notification.status >= 500, "\(notification.status) \(notification.text)")
         #expect(notification.status != 503, "not a passing storage problem: a retry will not help")
+        // The notification is not lost: it is in the journal, refused with the answer it got.
+        let journal = try String(contentsOfFile: stack.dataDirectory + "/journal/journal.jsonl", encoding: .utf8)
+        let refused = journal.split(separator: "\n").filter { $0.contains("\"kind\":\"notification.refused\"") && $0.contains("CUT-1") }
+        #expect(refused.count == 1 && refused[0].contains("\"answer\":500") && refused[0].contains("damaged"), "\(refused)")
         let read = try HTTPClient.request(port: stack.port, method: "GET", target: "/api/orders/CUT-1", headers: [("Authorization", "Bearer " + Stack.apiKey)])
         #expect(read.status == 500, "\(read.status)")
         let creation = try Faults.create(stack, "CUT-1", description: "Sac de riz 25 kg")

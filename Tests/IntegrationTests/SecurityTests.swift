@@ -450,12 +450,8 @@ import TestStack
             let answer = try HTTPClient.parse(HTTPClient.exchange(port: stack.port, bytes: bytes))
             #expect((400..<500).contains(answer.status), "\(name): \(answer.status) \(answer.text.prefix(200))")
             if name == "raw query" || name == "raw path" {
-                // Known: raw bytes (not %-escaped) in the query string or the path reach Cross as U+FFFD, because
-                // FastCGI's CGIParameters reads them with String(decoding:as:); the request then goes on (a 404
-                // for an unknown reference) instead of being refused as malformed. Escaped ones are 400.
-                withKnownIssue("raw non-UTF-8 bytes in QUERY_STRING / REQUEST_URI become U+FFFD (CGIParameters), not a 400") {
-                    #expect(answer.status == 400, "\(name): \(answer.status)")
-                }
+                // Raw bytes that are not UTF-8 in the request line are refused as such, like escaped ones.
+                #expect(answer.status == 400, "\(name): \(answer.status)")
             } else {
                 #expect(answer.status == 400 || answer.status == 401 || answer.status == 422, "\(name): \(answer.status)")
             }
