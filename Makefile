@@ -9,7 +9,7 @@ TEST_PACKAGES = $(RUN_PACKAGES) chromium chromium-driver
 BENCH_PACKAGES = $(RUN_PACKAGES) wrk gcc php-fpm python3
 CRASH_KILLS ?= 100
 
-.PHONY: run test build bench soak deps clean
+.PHONY: run test build bench soak bench-dashboard deps clean
 
 run:
 	@scripts/ensure-deps $(RUN_PACKAGES)
@@ -44,6 +44,11 @@ bench:
 soak:
 	@scripts/ensure-deps $(BENCH_PACKAGES)
 	SOAK=1 bench/run
+
+# The orders dashboard with 100,000 orders: each page's time and the responder's RSS (bench/dashboard/run).
+bench-dashboard:
+	@scripts/ensure-deps $(RUN_PACKAGES) curl
+	bench/dashboard/run
 
 clean:
 	rm -rf .build $(RUN_DIR)

@@ -76,6 +76,12 @@ let package = Package(
         .testTarget(name: "PaymentsTests", dependencies: ["Payments"]),
         .testTarget(name: "OrderStoreTests", dependencies: ["OrderStore", "Payments"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "FastCGI", "Payments"]),
+        // The orders dashboard's benchmark (bench/dashboard/run): generates orders, times each page.
+        .executableTarget(
+            name: "cross-dashboard-bench",
+            dependencies: ["CrossApp", "OrderStore", "Payments", "FastCGI", .product(name: "Logging", package: "swift-log")],
+            path: "bench/dashboard/Sources"
+        ),
         // Starts real nginx and cross processes on free ports for the integration tests.
         .target(name: "TestStack", dependencies: ["FastCGI"], path: "Tests/TestStack"),
         .testTarget(name: "CrossAppTests", dependencies: ["CrossApp", "OrderStore", "Payments", "FastCGI", "TestStack"]),

@@ -119,8 +119,6 @@ final class AdminDashboard: Sendable {
         let query = AdminQuery(request.query, language: application.configuration.defaultLanguage)
         let filter = query.filter
         let body = try withTable(application) { table in AdminCSV.export(filter, table) }
-        // The export's megabytes go back to the system once sent, rather than staying in malloc's free lists.
-        AdminMemory.trimSoon()
         var response = Response(status: .ok, headers: [
             ("Content-Type", "text/csv; charset=utf-8"),
             ("Content-Disposition", "attachment; filename=\"orders.csv\""),
@@ -145,27 +143,6 @@ final class AdminDashboard: Sendable {
         context["sum"] = AdminFormat.amount(days.reduce(0) { $0 + $1.sum })
         context["ordersURL"] = query.url("/admin/orders", page: nil, status: false, search: false)
         return application.pages.page("admin-totals", language, title: words.word("admin_totals", language) + " · Cross", context)
-    }
-}
-
-/// A CSV export of 100,000 orders is a 10 MB buffer: once freed, glibc keeps it in its free lists (its mmap
-/// threshold grows with the large blocks freed before), and the responder's RSS stays 10 MB higher. A trim a
-/// moment after the export hands it back.
-enum AdminMemory {
-    private static let pending = Lock(false)
-    private typealias Trim = @convention(c) (Int) -> Int32
-    /// glibc's `malloc_trim`, looked up at run time (Swift's Glibc module does not declare it).
-    private static let trim: Trim? = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim").map { unsafeBitCast($0, to: Trim.self) }
-
-    static func trimSoon(after seconds: Double = 1) {
-        guard let trim, pending.withLock({ pending in
-            defer { pending = true }
-            return !pending
-        }) else { return }
-        DispatchQueue.global(qos: .utility).asyncAfter(deadline: .now() + seconds) {
-            pending.withLock { $0 = false }
-            _ = trim(0)
-        }
     }
 }
 
