@@ -58,13 +58,15 @@ public enum URLEncoding {
     /// a piece without `=` is a name with an empty value.
     public static func parseForm(_ text: Substring) throws(DecodingError) -> Parameters {
         var pairs: [(name: String, value: String)] = []
-        for piece in text.split(separator: "&", omittingEmptySubsequences: true) {
-            if let equals = piece.firstIndex(of: "=") {
-                let name = try decode(piece[..<equals], plusIsSpace: true)
-                let value = try decode(piece[piece.index(after: equals)...], plusIsSpace: true)
+        // Split on the bytes `&` and `=`, not on Characters: an `&` or `=` followed by a combining mark
+        // (`&\u{301}`) is one Character, which a Character split would not cut.
+        for piece in text.utf8.split(separator: UInt8(ascii: "&"), omittingEmptySubsequences: true) {
+            if let equals = piece.firstIndex(of: UInt8(ascii: "=")) {
+                let name = try decode(Substring(piece[..<equals]), plusIsSpace: true)
+                let value = try decode(Substring(piece[piece.index(after: equals)...]), plusIsSpace: true)
                 pairs.append((name, value))
             } else {
-                pairs.append((try decode(piece, plusIsSpace: true), ""))
+                pairs.append((try decode(Substring(piece), plusIsSpace: true), ""))
             }
         }
         return Parameters(pairs)

@@ -37,6 +37,16 @@ import Testing
         #expect(form.names == ["item", "qty", "item", "item", "empty", "flag"])
     }
 
+    // Found by fuzz/ (FuzzURLEncoding): the form was split on Characters, and an `&` or `=` followed by a
+    // combining mark is one Character with it: `a=1&\u{301}b=2` was one pair, `c=\u{301}x` a name alone.
+    @Test func anAmpersandOrEqualsSignBeforeACombiningMarkStillSplits() throws {
+        let form = try URLEncoding.parseForm("a=1&\u{301}b=2&c=\u{301}x")
+        #expect(form.names == ["a", "\u{301}b", "c"])
+        #expect(form["a"] == "1")
+        #expect(form["\u{301}b"] == "2")
+        #expect(form["c"] == "\u{301}x")
+    }
+
     @Test func emptyPiecesAreSkipped() throws {
         let form = try URLEncoding.parseForm("&&a=1&&b=2&")
         #expect(form.names == ["a", "b"])
