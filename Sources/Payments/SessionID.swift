@@ -39,19 +39,26 @@ public enum SessionAnswer: Sendable, Equatable {
     case unrecognized(excerpt: String)
 
     public static func parse(_ body: String) -> SessionAnswer {
-        // A trailing line break is tolerated; anything else around the answer is not.
-        let text = body.hasSuffix("\r\n") ? String(body.dropLast(2)) : body.hasSuffix("\n") ? String(body.dropLast()) : body
-        if text.hasPrefix("OK:"), let id = SessionID(String(text.dropFirst(3))) {
+        // Read as bytes: a Swift string counts "\r\n" as one character, and compares by canonical equivalence
+        // (so that "O\u{212A}:", with a Kelvin sign, would have the prefix "OK:").
+        // A trailing line break (`\n` or `\r\n`) is tolerated; anything else around the answer is not.
+        var line = Array(body.utf8)
+        if line.last == UInt8(ascii: "\n") {
+            line.removeLast()
+            if line.last == UInt8(ascii: "\r") { line.removeLast() }
+        }
+        if line.starts(with: "OK:".utf8), let id = SessionID(String(decoding: line.dropFirst(3), as: UTF8.self)) {
             return .session(id)
         }
-        if text.hasPrefix("NOK:") {
-            let code = text.dropFirst(4)
-            if !code.isEmpty, code.count <= 64, code.utf8.allSatisfy({
+        if line.starts(with: "NOK:".utf8) {
+            let code = line.dropFirst(4)
+            if !code.isEmpty, code.count <= 64, code.allSatisfy({
                 ($0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z")) || ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || $0 == UInt8(ascii: "_")
             }) {
-                return .refused(code: String(code))
+                return .refused(code: String(decoding: code, as: UTF8.self))
             }
         }
+        let text = String(decoding: line, as: UTF8.self)
         let printable = String(text.unicodeScalars.prefix(80).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : Character($0) })
         return .unrecognized(excerpt: printable)
     }

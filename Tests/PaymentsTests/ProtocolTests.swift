@@ -24,6 +24,25 @@ import Testing
         }
     }
 
+    // Found by fuzz/ (FuzzSessionAnswer): "\r\n" is one Character in Swift, and dropping two characters for it
+    // also dropped the id's last digit, so that Cross sent TMoney a session id one digit short.
+    @Test func aCRLFAfterTheAnswerKeepsTheWholeID() {
+        #expect(SessionAnswer.parse("OK:27875690759565722269644474422394\r\n") == .session(SessionID("27875690759565722269644474422394")!))
+        #expect(SessionAnswer.parse("NOK:UNKNOWN_MERCHANT\r\n") == .refused(code: "UNKNOWN_MERCHANT"))
+        #expect(SessionAnswer.parse("NOK:NOK:\r\n") == .unrecognized(excerpt: "NOK:NOK:"))
+    }
+
+    // Found by fuzz/ (FuzzSessionAnswer): `hasPrefix` compares by canonical equivalence, in which the Kelvin sign
+    // U+212A is the letter K: "O\u{212A}:<id>" was taken for a session id.
+    @Test("only the bytes OK: and NOK: make an answer", arguments: [
+        "O\u{212A}:27875690759565722269644474422394", "NO\u{212A}:UNKNOWN_MERCHANT",
+    ])
+    func canonicallyEquivalentPrefixes(body: String) {
+        if case .unrecognized = SessionAnswer.parse(body) {} else {
+            Issue.record("\(body.unicodeScalars.map { String($0.value, radix: 16) }) was taken for \(SessionAnswer.parse(body))")
+        }
+    }
+
     @Test func sessionIDsAreRedactedInLogs() {
         let id = SessionID("27875690759565722269644474422394")!
         #expect(id.redacted == "2787…2394")
