@@ -104,7 +104,9 @@ public struct Notification: Sendable, Codable, Equatable {
         }
         var status: Status?
         if let text = required("status") {
-            status = Status(rawValue: text)
+            // Compared as bytes: `Status(rawValue:)` compares by canonical equivalence, in which "O\u{212A}" (with a
+            // Kelvin sign) is "OK".
+            status = [Status.ok, .nok].first { $0.rawValue.utf8.elementsEqual(text.utf8) }
             if status == nil { errors.append(FieldError("status", "must be OK or NOK")) }
         }
         let clientid = optional("clientid", max: 64, rule: "must be up to 64 characters") { _ in true }

@@ -39,6 +39,14 @@ import Testing
         #expect(errors?.fields.contains(name) == true, "\(name)=\(value)")
     }
 
+    // Found by fuzz/ (FuzzNotification): the status was read with `Status(rawValue:)`, which compares by canonical
+    // equivalence, in which the Kelvin sign U+212A is the letter K: `status=O%E2%84%AA` was an OK.
+    @Test("a status that only looks like OK or NOK is refused", arguments: ["O\u{212A}", "NO\u{212A}"])
+    func canonicallyEquivalentStatus(status: String) {
+        let errors = #expect(throws: ValidationErrors.self) { try Notification.parse(replacing("status", with: status)) }
+        #expect(errors?.fields.contains("status") == true)
+    }
+
     @Test func repeatedParameterIsRefused() {
         let errors = #expect(throws: ValidationErrors.self) { try Notification.parse(Self.complete + [("status", "NOK")]) }
         #expect(errors?.fields == ["status"])
