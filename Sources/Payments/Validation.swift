@@ -145,7 +145,8 @@ public enum Field {
 
     static func plainText(_ value: String, _ field: String) throws(FieldError) {
         try noControlCharacters(value, field)
-        guard !value.contains("<") && !value.contains(">") else {
+        // Bytes, not Characters: "<\u{338}" (with a combining overlay) is one Character, which is not "<".
+        guard !value.utf8.contains(UInt8(ascii: "<")) && !value.utf8.contains(UInt8(ascii: ">")) else {
             throw FieldError(field, "must be plain text, without HTML (no < or >)")
         }
     }

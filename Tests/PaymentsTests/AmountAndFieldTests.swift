@@ -71,6 +71,15 @@ import Testing
         #expect(error?.field == "description")
     }
 
+    // Found by fuzz/ (FuzzFields): `contains("<")` compares Characters, and "<\u{338}" (with a combining long
+    // solidus overlay) is one Character, so that a < or > followed by a combining mark passed as plain text.
+    @Test("a < or > before a combining mark is still HTML", arguments: ["a<\u{338}b", "a>\u{338}b", "<\u{301}b>\u{301}"])
+    func angleBracketsBeforeCombiningMarks(value: String) {
+        for validate in [{ try Field.description($0) }, { try Field.text($0) }, { try Field.brand($0) }] as [(String) throws -> String] {
+            #expect(throws: FieldError.self) { try validate(value) }
+        }
+    }
+
     @Test func languageAndCurrency() throws {
         #expect(try Field.language("fr") == .fr)
         #expect(try Field.language("en") == .en)
