@@ -18,6 +18,7 @@ run:
 
 test:
 	@scripts/ensure-deps $(TEST_PACKAGES)
+	$(MAKE) fuzz FUZZ_SECONDS=10
 	$(SWIFT) build --build-tests
 	$(MAKE) crash-test CRASH_KILLS=10
 	$(SWIFT) test --skip-build
@@ -33,6 +34,14 @@ crash-test:
 	@scripts/ensure-deps $(RUN_PACKAGES) python3
 	$(SWIFT) build
 	scripts/crash-loop --kills $(CRASH_KILLS)
+
+# libFuzzer targets for every parser Cross reads from outside (fuzz/, built into .build-fuzz): each runs
+# FUZZ_SECONDS (60) on its corpus, then a table of executions, executions a second and crashes (fuzz/run).
+FUZZ_SECONDS ?= 60
+.PHONY: fuzz
+fuzz:
+	@scripts/ensure-deps libfcgi-dev
+	SWIFT=$(SWIFT) FUZZ_SECONDS=$(FUZZ_SECONDS) fuzz/run
 
 # Rates and latencies through nginx: static file, C libfcgi and cross /healthz, checkout pages and notifications
 # (cross against a PHP-FPM reference), order creation, then each at a fixed rate (bench/run; ~7 minutes).
