@@ -6,7 +6,7 @@ import Payments
 /// plain values and never a read of order files or a sort.
 ///
 /// - One fixed-size `Row` per order (56 bytes); the purchaseref and the phone live as UTF-8 bytes in one shared
-///   `arena`, not as a `String` each (100,000 orders take about 9 MB all told).
+///   `arena`, not as a `String` each (100,000 orders take about 11 MB all told).
 /// - `slots`: an open-addressing table from the key to its row, `Int32`s only.
 /// - `byCreated`: row numbers in creation order (ties by row number), which every listing walks backwards.
 ///
