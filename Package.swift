@@ -32,6 +32,8 @@ let package = Package(
             name: "Payments",
             dependencies: [.product(name: "Crypto", package: "swift-crypto")]
         ),
+        // One HTTP request answered synchronously with a timeout: the gateway, notifications, webhooks.
+        .target(name: "OutboundHTTP"),
         // One Linux call Swift's Glibc module does not declare (fallocate).
         .target(name: "CSystem"),
         // Orders as flat JSON files, the journal, locks and crash recovery: the only code that writes them.
@@ -46,7 +48,7 @@ let package = Package(
         .target(
             name: "CrossApp",
             dependencies: [
-                "FastCGI", "Payments", "OrderStore",
+                "FastCGI", "Payments", "OrderStore", "OutboundHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
@@ -58,7 +60,7 @@ let package = Package(
         .target(
             name: "Sandbox",
             dependencies: [
-                "FastCGI", "Payments",
+                "FastCGI", "Payments", "OutboundHTTP",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Mustache", package: "swift-mustache"),
             ],
