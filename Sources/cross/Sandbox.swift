@@ -41,17 +41,7 @@ struct SandboxCommand: ParsableCommand {
 
         @OptionGroup var files: Files
 
-        @Option(help: "Where to listen: a unix socket path, 127.0.0.1:PORT, or fd:0 when started by spawn-fcgi.")
-        var listen: String = "fd:0"
-
-        @Option(help: "Worker threads, each serving one connection at a time.")
-        var workers: Int = ServerOptions.defaultWorkers
-
-        @Option(help: "Largest request body in bytes; larger bodies get 413.")
-        var maxBody: Int = 64 * 1024
-
-        @Option(help: "Permissions of the unix socket, in octal.")
-        var socketMode: String = "660"
+        @OptionGroup var server: ListenOptions
 
         @Option(help: "Seconds a session id lives, overriding the configuration's session_lifetime_seconds (180).")
         var sessionLifetime: Int64?
@@ -60,9 +50,6 @@ struct SandboxCommand: ParsableCommand {
         var sweepSeconds: Int = 5
 
         func validate() throws {
-            guard (1...1024).contains(workers) else { throw ValidationError("--workers must be 1 to 1024") }
-            guard maxBody > 0 else { throw ValidationError("--max-body must be positive") }
-            guard UInt16(socketMode, radix: 8) != nil else { throw ValidationError("--socket-mode must be octal, such as 660") }
             if let sessionLifetime, !(1...86_400).contains(sessionLifetime) {
                 throw ValidationError("--session-lifetime must be 1 to 86400 seconds")
             }
@@ -89,9 +76,7 @@ struct SandboxCommand: ParsableCommand {
                 throw ExitCode(1)
             }
             let application = SandboxApp(sandbox: sandbox, pages: pages)
-            let options = ServerOptions(
-                listen: try ListenAddress(parsing: listen), workers: workers, maxBodyBytes: maxBody,
-                unixSocketMode: mode_t(socketMode, radix: 8)!)
+            let options = try server.serverOptions()
             let server: Server
             do {
                 server = try Server(

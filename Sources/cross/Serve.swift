@@ -10,17 +10,7 @@ struct Serve: ParsableCommand {
 
     @OptionGroup var config: ConfigOption
 
-    @Option(help: "Where to listen: a unix socket path, 127.0.0.1:PORT, or fd:0 when started by spawn-fcgi.")
-    var listen: String = "fd:0"
-
-    @Option(help: "Worker threads, each serving one connection at a time.")
-    var workers: Int = ServerOptions.defaultWorkers
-
-    @Option(help: "Largest request body in bytes; larger bodies get 413.")
-    var maxBody: Int = 64 * 1024
-
-    @Option(help: "Permissions of the unix socket, in octal.")
-    var socketMode: String = "660"
+    @OptionGroup var listening: ListenOptions
 
     @Option(help: "Seconds between checkpoints of the journal (crash recovery runs at start and then this often).")
     var checkpointSeconds: Int = 60
@@ -29,9 +19,6 @@ struct Serve: ParsableCommand {
     var diagnostics = false
 
     func validate() throws {
-        guard (1...1024).contains(workers) else { throw ValidationError("--workers must be 1 to 1024") }
-        guard maxBody > 0 else { throw ValidationError("--max-body must be positive") }
-        guard UInt16(socketMode, radix: 8) != nil else { throw ValidationError("--socket-mode must be octal, such as 660") }
         guard checkpointSeconds > 0 else { throw ValidationError("--checkpoint-seconds must be positive") }
     }
 
@@ -53,9 +40,7 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         let application = Application(configuration: configuration, store: store, pages: try Pages.bundled(), logger: logger)
-        let options = ServerOptions(
-            listen: try ListenAddress(parsing: listen), workers: workers, maxBodyBytes: maxBody,
-            unixSocketMode: mode_t(socketMode, radix: 8)!)
+        let options = try listening.serverOptions()
         let server: Server
         do {
             let diagnostics = diagnostics
