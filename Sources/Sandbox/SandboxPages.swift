@@ -9,7 +9,7 @@ import Payments
 public struct SandboxPages: Sendable {
     private let library: MustacheLibrary
     public let words: Words
-    /// Served at `/sandbox/style.css`: nginx's sandbox server passes every path to the sandbox.
+    /// Served at `/sandbox/style.css`, after Cross's `/style.css`: the rules of TMoney's own pages.
     let stylesheet: [UInt8]
 
     public init(directory: String) throws {

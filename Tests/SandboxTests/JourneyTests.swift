@@ -312,11 +312,13 @@ import Testing
         let html = Harness.text(harness.open().page)
         #expect(html.contains(#"<meta name="viewport" content="width=device-width, initial-scale=1">"#))
         #expect(!html.contains("<script"))
+        // Cross's stylesheet (a static file nginx serves), then the sandbox's own rules.
+        #expect(html.contains(#"<link rel="stylesheet" href="/style.css">"#))
         #expect(html.contains(#"<link rel="stylesheet" href="/sandbox/style.css">"#))
         let css = harness.send("GET", "/sandbox/style.css")
         #expect(css.status == .ok)
         #expect(css.header("Content-Type") == "text/css; charset=utf-8")
-        #expect(Harness.text(css).contains(".card"))
+        #expect(Harness.text(css).contains(".merchant"))
     }
 }
 
