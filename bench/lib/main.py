@@ -9,7 +9,7 @@ import tempfile
 from dataclasses import dataclass
 
 import report
-from stack import Stack, log
+from stack import ProcessFailed, Stack, log
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
@@ -122,8 +122,8 @@ def main():
             ok = bench.run(stack, settings, tools, machine)
     except KeyboardInterrupt:
         log("interrupted")
-    except BuildFailed as error:
-        log(str(error))
+    except (BuildFailed, ProcessFailed) as error:
+        log(f"FAILED: {error}")
     finally:
         stack.stop()
         if os.environ.get("BENCH_KEEP", "") not in ("", "0") or not ok:

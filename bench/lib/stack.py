@@ -6,6 +6,7 @@ name places overridden), the sandbox's from config/sandbox.dev.json (the merchan
 """
 import json
 import os
+import resource
 import shutil
 import signal
 import subprocess
@@ -107,7 +108,11 @@ class Stack:
 
     def _start(self, name, argv):
         out = open(os.path.join(self.run, "logs", name + ".log"), "ab")
-        self.processes[name] = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd=self.run)
+        # A crash leaves a core file in the run folder (kept when a run fails): a release build traps silently.
+        hard = resource.getrlimit(resource.RLIMIT_CORE)[1]
+        unlimited_core = lambda: resource.setrlimit(resource.RLIMIT_CORE, (hard, hard))
+        self.processes[name] = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=out, stderr=out, cwd=self.run,
+                                                preexec_fn=unlimited_core)
 
     def start(self, cross_binary, c_binary=None, php_fpm=None):
         run = self.run
@@ -165,7 +170,11 @@ class Stack:
     def check_alive(self):
         for name, process in self.processes.items():
             if process.poll() is not None:
-                raise ProcessFailed(f"{name} exited with status {process.returncode}; see {self.run}/logs/{name}.log")
+                code = process.returncode
+                how = f"was killed by {signal.Signals(-code).name}" if code < 0 else f"exited with status {code}"
+                if code in (-signal.SIGILL, -signal.SIGTRAP):
+                    how += " (a Swift runtime trap: precondition, force unwrap, overflow, index out of range)"
+                raise ProcessFailed(f"{name} {how} at {time.strftime('%H:%M:%S')}; see {self.run}/logs/{name}.log")
 
     def stop(self):
         for name, process in reversed(list(self.processes.items())):
@@ -195,8 +204,8 @@ class Stack:
 # -- /proc ---------------------------------------------------------------------------------------------------
 
 def proc_status(pid):
-    """VmRSS, VmHWM (kB) and Threads of a process."""
-    values = {}
+    """VmRSS, VmHWM (kB) and Threads of a process (0 once it has exited: a zombie has no memory)."""
+    values = {"VmRSS": 0, "VmHWM": 0, "Threads": 0}
     with open(f"/proc/{pid}/status") as f:
         for line in f:
             key, _, rest = line.partition(":")
