@@ -121,7 +121,8 @@ final class AdminTable {
             position += Int64(got)
             buffer.withUnsafeBufferPointer { bytes in
                 var start = 0
-                for index in 0..<got where bytes[index] == UInt8(ascii: "\n") {
+                while start < got, let found = memchr(bytes.baseAddress! + start, Int32(UInt8(ascii: "\n")), got - start) {
+                    let index = bytes.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
                     if carried.isEmpty {
                         apply(UnsafeBufferPointer(rebasing: bytes[start..<index]), &added)
                     } else {
@@ -296,20 +297,29 @@ final class AdminTable {
 
     // MARK: - Parsing fields
 
-    static func key<Bytes: Collection<UInt8>>(_ bytes: Bytes) -> (UInt64, UInt64)? where Bytes.Index == Int {
+    static func key(_ bytes: UnsafeBufferPointer<UInt8>) -> (UInt64, UInt64)? {
         guard bytes.count == 32 else { return nil }
-        var k0: UInt64 = 0, k1: UInt64 = 0
-        for (position, byte) in bytes.enumerated() {
-            let digit: UInt64
-            switch byte {
-            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit = UInt64(byte - UInt8(ascii: "0"))
-            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit = UInt64(byte - UInt8(ascii: "a") + 10)
-            default: return nil
+        func half(_ start: Int) -> UInt64? {
+            var value: UInt64 = 0
+            for index in start..<start + 16 {
+                let byte = bytes[index]
+                let digit: UInt8
+                if byte &- UInt8(ascii: "0") < 10 {
+                    digit = byte &- UInt8(ascii: "0")
+                } else if byte &- UInt8(ascii: "a") < 6 {
+                    digit = byte &- UInt8(ascii: "a") &+ 10
+                } else {
+                    return nil
+                }
+                value = value << 4 | UInt64(digit)
             }
-            if position < 16 { k0 = k0 << 4 | digit } else { k1 = k1 << 4 | digit }
+            return value
         }
+        guard let k0 = half(0), let k1 = half(16) else { return nil }
         return (k0, k1)
     }
+
+    static func key(_ bytes: [UInt8]) -> (UInt64, UInt64)? { bytes.withUnsafeBufferPointer { key($0) } }
 
     static func integer(_ bytes: UnsafeBufferPointer<UInt8>) -> Int64? {
         guard !bytes.isEmpty, bytes.count <= 19 else { return nil }
@@ -323,8 +333,10 @@ final class AdminTable {
         return negative ? -value : value
     }
 
+    private static let statusBytes = statuses.map { Array($0.rawValue.utf8) }
+
     static func status(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt8? {
-        for (code, status) in statuses.enumerated() where status.rawValue.utf8.elementsEqual(bytes) { return UInt8(code) }
+        for (code, name) in statusBytes.enumerated() where name.count == bytes.count && name.elementsEqual(bytes) { return UInt8(code) }
         return nil
     }
 
