@@ -133,7 +133,8 @@ public final class HTTPStandIn: @unchecked Sendable {
             try? HTTPClient.sendAll(connection, Array(response.utf8) + bytes)
         case .respondWithHeaders(let status, let headers, let body):
             let bytes = Array(body.utf8)
-            var response = "HTTP/1.0 \(status) Stand-in\r\nContent-Type: text/plain\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n"
+            var response = "HTTP/1.0 \(status) Stand-in\r\nContent-Length: \(bytes.count)\r\nConnection: close\r\n"
+            if !headers.contains(where: { $0.0.lowercased() == "content-type" }) { response += "Content-Type: text/plain\r\n" }
             for (name, value) in headers { response += "\(name): \(value)\r\n" }
             try? HTTPClient.sendAll(connection, Array((response + "\r\n").utf8) + bytes)
         case .hang(let seconds):
