@@ -141,32 +141,59 @@ final class Journal: @unchecked Sendable {
         return appended
     }
 
-    /// Reads the complete records from `offset` on. A line that does not parse (a torn last line after a
-    /// crash) is skipped and reported; `end` is where the last complete line ends.
-    static func read(path: String, from offset: Int64) throws(StoreError) -> (records: [(offset: Int64, record: JournalRecord)], damaged: [Int64], end: Int64) {
-        guard let bytes = try FileSystem.read(path) else { return ([], [], offset) }
-        let decoder = JSONDecoder()
-        var records: [(Int64, JournalRecord)] = []
-        var damaged: [Int64] = []
-        var start = Int(min(offset, Int64(bytes.count)))
-        var end = Int64(start)
-        while start < bytes.count {
-            guard let newline = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
-                // No line break: a record whose write was cut short. Reported, not applied.
-                damaged.append(Int64(start))
-                break
-            }
-            let line = bytes[start..<newline]
-            if !line.isEmpty {
-                if let record = try? decoder.decode(JournalRecord.self, from: Data(line)) {
-                    records.append((Int64(start), record))
-                } else {
-                    damaged.append(Int64(start))
-                }
-            }
-            start = newline + 1
-            end = Int64(start)
+    /// Reads the complete records from `offset` on, a piece of the file at a time, handing each to `visit` in
+    /// order: recovery keeps only what it needs, however long the journal has grown. A line that does not
+    /// parse (a torn last line after a crash) is skipped and reported; `end` is where the last complete line
+    /// ends.
+    static func scan(
+        path: String, from offset: Int64, _ visit: (_ offset: Int64, _ record: JournalRecord) throws(StoreError) -> Void
+    ) throws(StoreError) -> (damaged: [Int64], end: Int64) {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        if fd < 0 {
+            if errno == ENOENT { return ([], offset) }
+            throw .unavailable("cannot open the journal \(path): \(FileSystem.errorText())")
         }
+        defer { close(fd) }
+        let decoder = JSONDecoder()
+        var damaged: [Int64] = []
+        var pending: [UInt8] = []
+        var pendingStart = max(offset, 0)
+        var position = pendingStart
+        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        while true {
+            let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, off_t(position)) }
+            if count < 0 {
+                if errno == EINTR { continue }
+                throw .unavailable("cannot read the journal \(path): \(FileSystem.errorText())")
+            }
+            if count == 0 { break }
+            position += Int64(count)
+            pending.append(contentsOf: chunk[0..<count])
+            var lineStart = 0
+            while let newline = pending[lineStart...].firstIndex(of: UInt8(ascii: "\n")) {
+                let line = pending[lineStart..<newline]
+                if !line.isEmpty {
+                    let lineOffset = pendingStart + Int64(lineStart)
+                    if let record = try? decoder.decode(JournalRecord.self, from: Data(line)) {
+                        try visit(lineOffset, record)
+                    } else {
+                        damaged.append(lineOffset)
+                    }
+                }
+                lineStart = newline + 1
+            }
+            pending.removeFirst(lineStart)
+            pendingStart += Int64(lineStart)
+        }
+        // Bytes after the last line break: a record whose write was cut short. Reported, not applied.
+        if !pending.isEmpty { damaged.append(pendingStart) }
+        return (damaged, pendingStart)
+    }
+
+    /// Every complete record from `offset` on (for tests and tools; recovery scans).
+    static func read(path: String, from offset: Int64) throws(StoreError) -> (records: [(offset: Int64, record: JournalRecord)], damaged: [Int64], end: Int64) {
+        var records: [(Int64, JournalRecord)] = []
+        let (damaged, end) = try scan(path: path, from: offset) { offset, record throws(StoreError) in records.append((offset, record)) }
         return (records, damaged, end)
     }
 }

@@ -42,31 +42,30 @@ extension OrderStore {
     private func recoverHoldingLock(logger: Logger) throws(StoreError) -> RecoveryReport {
         var report = RecoveryReport()
         let start = try readCheckpoint()
-        let (records, damaged, end) = try Journal.read(path: journalPath, from: start)
-        report.recordsScanned = records.count
-        report.damagedLines = damaged
-        for offset in damaged {
-            logger.warning("journal line skipped: it does not parse (a write cut short by a crash?)", metadata: [
-                "journal": "\(journalPath)", "offset": "\(offset)",
-            ])
-        }
         var latest: [OrderKey: Order] = [:]
         // Events and index lines that cannot be written (a full disk) do not stop the pass: the order files
         // matter most, and Cross must be able to start and answer 503 on a full disk. The checkpoint then stays
         // where it is, so that the next pass makes them.
         var unfinished: StoreError?
-        for (_, record) in records {
-            guard let order = record.order else { continue }
+        let (damaged, end) = try Journal.scan(path: journalPath, from: start) { _, record throws(StoreError) in
+            report.recordsScanned += 1
+            guard let order = record.order else { return }
             // An event raised by a change whose process died before writing it: raised again, same id.
             if let event = record.event {
-                do {
+                do throws(StoreError) {
                     try outbox.create(OutboxEvent(id: Outbox.eventID(order.key, revision: order.revision), type: event, createdAt: record.at, order: order))
                 } catch {
                     unfinished = unfinished ?? error
                 }
             }
-            if let known = latest[order.key], known.revision >= order.revision { continue }
+            if let known = latest[order.key], known.revision >= order.revision { return }
             latest[order.key] = order
+        }
+        report.damagedLines = damaged
+        for offset in damaged {
+            logger.warning("journal line skipped: it does not parse (a write cut short by a crash?)", metadata: [
+                "journal": "\(journalPath)", "offset": "\(offset)",
+            ])
         }
         for (key, snapshot) in latest.sorted(by: { $0.key < $1.key }) {
             if try restoreIfBehind(key, snapshot, logger: logger) { report.ordersRestored.append(key) }
@@ -87,7 +86,7 @@ extension OrderStore {
         // Every change journaled before `end` is now in its order file (its writer held the order's lock until
         // its rename, and this pass took each lock after): once the files are on disk, the journal up to
         // `end` is no longer needed to rebuild them.
-        if !records.isEmpty { try FileSystem.syncFilesystem(directory) }
+        if report.recordsScanned > 0 { try FileSystem.syncFilesystem(directory) }
         do {
             try writeCheckpoint(Checkpoint(offset: end, at: .now()))
         } catch {

@@ -84,3 +84,32 @@ import Testing
         #expect(report.damagedFiles.isEmpty)
     }
 }
+
+@Suite struct JournalScanTests {
+    /// A journal of several megabytes is read a piece at a time: records across the pieces' edges are whole.
+    @Test func recordsAcrossChunkEdgesAreReadWhole() throws {
+        let store = try OrderStore(directory: temporaryDirectory("scan"))
+        let description = String(repeating: "riz ", count: 60)
+        DispatchQueue.concurrentPerform(iterations: 4) { part in
+            for index in 0..<1000 {
+                var new = newOrder("SCAN-\(part)-\(index)")
+                new = NewOrder(ref: new.ref, amount: new.amount, currency: new.currency, description: description, brand: new.brand,
+                               phone: nil, language: .fr, text: nil, returnURLs: ReturnURLs())
+                _ = try! store.create(new, at: .now(), lifetimeSeconds: 600)
+            }
+        }
+        var size = stat()
+        stat(store.journalPath, &size)
+        #expect(size.st_size > 2 << 20, "more than two pieces of 1 MiB")
+        var refs = Set<String>()
+        let (damaged, end) = try Journal.scan(path: store.journalPath, from: 0) { _, record throws(StoreError) in
+            refs.insert(record.ref ?? "")
+        }
+        #expect(damaged.isEmpty)
+        #expect(refs.count == 4000)
+        #expect(end == Int64(size.st_size))
+        // From the middle of a line: that partial line is reported, the rest read.
+        let (tail, tailEnd) = try Journal.scan(path: store.journalPath, from: 10) { _, _ throws(StoreError) in }
+        #expect(tail == [10] && tailEnd == end)
+    }
+}
