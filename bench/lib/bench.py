@@ -346,9 +346,10 @@ class Bench:
         if other > 5 or steal > 5:
             out.append("WARNING: the machine was not idle: other work competed with the benchmark; these figures "
                        "understate what it can do. Run again on a quiet machine.")
-        out.append("per-round requests/s:")
+        out.append("per round, requests/s | responder CPU us/req:")
         for row, rs in self.results.items():
-            out.append(f"  {row:<11} " + " ".join(f"{r.rps:,.0f}" for r in rs))
+            out.append(f"  {row:<11} " + " ".join(f"{r.rps:,.0f}" for r in rs) + "  |  "
+                       + " ".join(f"{r.extra['cpu_us']:.0f}" for r in rs))
         if self.failures:
             out.append("")
             out.append("FAILED rows (a non-2xx answer or a transport error counts as a failure):")

@@ -101,7 +101,7 @@ def main():
     parent = os.environ.get("BENCH_TMPDIR", "/var/tmp")
     run = tempfile.mkdtemp(prefix="cross-bench.", dir=parent)
     stack = Stack(ROOT, run, settings.port, settings.sandbox_port, settings.workers,
-                  session_lifetime=3600 if not soak_minutes else 180,
+                  session_lifetime=3600,
                   php=not soak_minutes, c=not soak_minutes,
                   # The sandbox rewrites (and syncs) its whole state, every live session id in it, for each new
                   # one: in the soak it forgets them after 40 s, so that TMoney's stand-in stays cheap.

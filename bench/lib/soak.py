@@ -6,9 +6,11 @@ The mix, at fixed rates with bench/tools/pace (open loop), every interval i:
   checkout  the first checkout page of B[i-1]: cross asks the sandbox for a session id and records it
   notify    TMoney's OK notification for B[i-2]: the order becomes paid, durably
   render    the checkout pages of 200 orders made at the start, again and again (SOAK_RENDER_RATE/s, 200)
-With the development session lifetime (180 s), the 200 pages also ask for a new session id every 150 s. The
-sandbox (TMoney's stand-in) keeps its session ids 40 s only: it rewrites its state file, every live session id
-in it, for each new one, and must not be what the soak measures.
+The 200 pages keep their session id (a lifetime of an hour, as in the benchmark): with the development 180 s,
+all 200, opened together at the start, would ask the sandbox for a new one in the same second every 150 s. The
+first checkouts exercise the gateway path steadily instead. The sandbox (TMoney's stand-in) keeps its session
+ids 40 s only: it rewrites its state file, every live session id in it, for each new one, and must not be what
+the soak measures.
 """
 import math
 import os

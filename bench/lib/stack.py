@@ -65,7 +65,7 @@ class Stack:
             "data_directory": os.path.join(run, "cross-data"),
             "api_keys": [API_KEY],
             # The checkout rows measure the page of an order whose session id is still good; with the
-            # development lifetime (180 s) every order would ask the sandbox again mid-run.
+            # development lifetime (180 s) every order would ask the sandbox again mid-run, all at once.
             "session_lifetime_seconds": self.session_lifetime,
         })
         # No merchant endpoint listens during the benchmark: deliveries would only fail and be retried.
