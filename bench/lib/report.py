@@ -28,8 +28,7 @@ def machine(run_dir, root):
     commit = _first_line(["git", "-C", root, "rev-parse", "--short", "HEAD"])
     if os.environ.get("CROSS_BINARY"):
         commit = f"(CROSS_BINARY={os.environ['CROSS_BINARY']}, not built from this tree; tree at {commit})"
-    dirty = subprocess.run(["git", "-C", root, "status", "--porcelain", "--", "Sources", "Package.swift"],
-                           capture_output=True, text=True).stdout.strip()
+    dirty = _first_line(["git", "-C", root, "status", "--porcelain", "--", "Sources", "Package.swift"]) not in ("?", "")
     return {
         "cpus": os.cpu_count(), "model": model, "kernel": platform.release(), "memory_gib": memory_kb / 2**20,
         "fs": fs, "run_dir": run_dir,
