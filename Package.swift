@@ -69,7 +69,7 @@ let package = Package(
         .executableTarget(
             name: "cross",
             dependencies: [
-                "FastCGI", "CrossApp", "OrderStore", "Payments", "Sandbox",
+                "FastCGI", "CrossApp", "OrderStore", "Payments", "Sandbox", "CSystem",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
             ]

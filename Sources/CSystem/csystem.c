@@ -1,5 +1,6 @@
 #define _GNU_SOURCE
 #include <fcntl.h>
+#include <malloc.h>
 #include <unistd.h>
 #include <string.h>
 #include "csystem.h"
@@ -28,4 +29,8 @@ int cross_lock_byte(int fd, off_t offset) {
 
 int cross_unlock_byte(int fd, off_t offset) {
     return lock_byte(fd, offset, F_UNLCK, F_OFD_SETLK);
+}
+
+int cross_set_mmap_threshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes);
 }

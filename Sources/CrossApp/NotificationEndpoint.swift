@@ -37,8 +37,9 @@ extension Application {
                     record.from = from
                     record.to = to
                     record.reason = note
-                    // Merchants hear of every status a payment ends in: a webhook event, durable with the change.
-                    if from != to && to != .pending { record.event = "order." + to.rawValue }
+                    // Merchants hear of every status a payment ends in: a webhook event, durable with the change
+                    // (none when no endpoint is configured: there is nobody to tell).
+                    if from != to && to != .pending && !configuration.webhooks.isEmpty { record.event = "order." + to.rawValue }
                 }
                 return (record, effect)
             }

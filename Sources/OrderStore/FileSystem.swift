@@ -100,7 +100,8 @@ enum FileSystem {
         defer { close(fd) }
         var info = stat()
         guard fstat(fd, &info) == 0 else { throw .unavailable("cannot stat \(path): \(errorText())") }
-        var bytes = [UInt8](repeating: 0, count: max(Int(info.st_size), 0))
+        // One byte more than the file, so that reading its end needs no bigger array (and no copy).
+        var bytes = [UInt8](repeating: 0, count: max(Int(info.st_size), 0) + 1)
         var offset = 0
         while true {
             if offset == bytes.count { bytes.append(contentsOf: repeatElement(0, count: 4096)) }

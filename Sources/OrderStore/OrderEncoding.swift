@@ -136,6 +136,29 @@ extension JSONBytes {
         return json.bytes
     }
 
+    static func encode(_ event: OutboxEvent) -> [UInt8] {
+        var json = JSONBytes(capacity: 1024 + event.order.notifications.count * 400)
+        json.object { json in
+            json.field("created_at", event.createdAt.iso8601)
+            json.key("deliveries")
+            json.array(event.deliveries) { json, delivery in
+                json.object { json in
+                    json.field("attempts", Int64(delivery.attempts))
+                    json.field("delivered_at", delivery.deliveredAt?.iso8601)
+                    json.field("endpoint", delivery.endpoint)
+                    json.field("last_error", delivery.lastError)
+                    json.field("last_status", delivery.lastStatus)
+                    json.field("next_attempt_at", delivery.nextAttemptAt.iso8601)
+                }
+            }
+            json.field("id", event.id)
+            json.key("order")
+            json.write(event.order)
+            json.field("type", event.type)
+        }
+        return json.bytes
+    }
+
     mutating func write(_ order: Order) {
         object { json in
             json.field("amount", order.amount.francs)

@@ -25,7 +25,14 @@ public final class OrderStore: Sendable {
     public let index: OrderIndex
     private let journal: Journal
     private let logger: Logger
-    private let eventListener = Lock<(@Sendable () -> Void)?>(nil)
+    /// Boxed: a closure kept directly in a generic lock's `inout` value comes back wrapped in a new thunk each
+    /// time it is read and written back, until calling it overflows the stack.
+    private let eventListener = Lock<EventListener?>(nil)
+
+    private final class EventListener: Sendable {
+        let call: @Sendable () -> Void
+        init(_ call: @escaping @Sendable () -> Void) { self.call = call }
+    }
 
     public init(directory: String, logger: Logger = Logger(label: "cross.store")) throws(StoreError) {
         self.directory = directory
@@ -40,7 +47,8 @@ public final class OrderStore: Sendable {
 
     /// Called after each webhook event is put in the outbox (the courier wakes up rather than waiting).
     public func onEvent(_ listener: @escaping @Sendable () -> Void) {
-        eventListener.withLock { $0 = listener }
+        let boxed = EventListener(listener)
+        eventListener.withLock { $0 = boxed }
     }
 
     public var journalPath: String { journal.path }
@@ -205,7 +213,7 @@ public final class OrderStore: Sendable {
     func afterWrite(_ order: Order, event: String?, at time: Timestamp) throws(StoreError) {
         if let event {
             try outbox.create(OutboxEvent(id: Outbox.eventID(order.key, revision: order.revision), type: event, createdAt: time, order: order))
-            eventListener.withLock { $0 }?()
+            eventListener.withLock { $0 }?.call()
         }
         try index.append([order])
     }

@@ -93,14 +93,7 @@ public struct Outbox: Sendable {
     public func save(_ event: OutboxEvent, in folder: Folder) throws(StoreError) {
         let final = path(event.id, folder)
         let temporary = final + ".tmp.\(getpid())"
-        let bytes: [UInt8]
-        do {
-            let encoder = JSONEncoder()
-            encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
-            bytes = Array(try encoder.encode(event)) + [UInt8(ascii: "\n")]
-        } catch {
-            throw .unavailable("cannot encode event \(event.id): \(error)")
-        }
+        let bytes = JSONBytes.encode(event) + [UInt8(ascii: "\n")]
         unlink(temporary)
         try FileSystem.writeNewFile(temporary, bytes, sync: false)
         try FileSystem.rename(temporary, final)

@@ -1,4 +1,5 @@
 import ArgumentParser
+import CSystem
 import CrossApp
 import FastCGI
 import Foundation
@@ -23,6 +24,9 @@ struct Serve: ParsableCommand {
     }
 
     func run() throws {
+        // Large buffers (a CSV export, a piece of the journal) come from mmap and go back to the system when
+        // freed, instead of staying in a worker's malloc arena for the life of the process.
+        _ = cross_set_mmap_threshold(256 * 1024)
         Server.blockShutdownSignals()
         LineLogHandler.bootstrap()
         let logger = Logger(label: "cross")

@@ -310,13 +310,27 @@ extension World {
         #expect(transport.calls.isEmpty)
     }
 
-    @Test func withNoEndpointEventsAreFiledAsSentWithoutDeliveries() throws {
+    @Test func withNoEndpointNoEventIsRaised() throws {
         let world = try World()
         let transport = ScriptedTransport([:])
         let courier = WebhookCourier(application: world.application, transport: transport)
         try world.order("WH-none", notifications: [World.okParameters("WH-none")])
-        #expect(courier.deliverDue()?.sent.count == 1)
-        #expect(world.events(.sent).first?.deliveries.isEmpty == true)
+        #expect(try world.store.load(ref: "WH-none")?.status == .paid)
+        #expect(world.store.outbox.ids(in: .pending).isEmpty, "nobody to tell: no event is written")
+        #expect(courier.deliverDue()?.sent.count == 0)
+        #expect(transport.calls.isEmpty)
+    }
+
+    @Test func eventsLeftWhenTheLastEndpointIsRemovedAreFiledAsSent() throws {
+        let (world, courier, _, _) = try webhookWorld()
+        _ = courier
+        try world.order("WH-gone", notifications: [World.okParameters("WH-gone")])
+        #expect(world.store.outbox.ids(in: .pending).count == 1)
+        // The merchant removes every endpoint: what was waiting is filed, there is nobody to send it to.
+        let without = try World(settings: ["data_directory": world.directory + "/data"])
+        let transport = ScriptedTransport([:])
+        #expect(WebhookCourier(application: without.application, transport: transport).deliverDue()?.sent.count == 1)
+        #expect(without.events(.sent).first?.deliveries.isEmpty == true)
         #expect(transport.calls.isEmpty)
     }
 

@@ -11,7 +11,8 @@ import TestStack
 
     @Test(.enabled(if: Faults.canMountTmpfs, "mounting a tmpfs needs root"))
     func fullDiskIs503ThenRetriesSucceedOnceThereIsSpace() throws {
-        let stack = try Stack(name: "fault-full")
+        // A webhook endpoint that never answers: paid orders raise events, which stay pending.
+        let stack = try Stack(name: "fault-full", settings: ["webhooks": [["url": "http://127.0.0.1:9/hook", "secret": "fault-webhook-secret-0123"]]])
         defer { stack.stop() }
         try stack.createOrder("FULL-A", amount: 15000)
         try stack.createOrder("FULL-B", amount: 15000)

@@ -42,6 +42,19 @@ import Testing
         #expect(try JSONSerialization.jsonObject(with: Data(bytes)) is [String: Any])
     }
 
+    @Test func outboxEventsAsFoundationWritesThem() throws {
+        var event = OutboxEvent(id: "k-0000000002", type: "order.paid", createdAt: Timestamp(seconds: 1_800_000_050), order: Self.richOrder(ref: "CMD-8", description: "x"))
+        #expect(String(decoding: JSONBytes.encode(event), as: UTF8.self) == String(decoding: try Self.foundation.encode(event), as: UTF8.self))
+        var delivery = OutboxEvent.Delivery(endpoint: "https://shop.tg/hook", nextAttemptAt: Timestamp(seconds: 1_800_000_060))
+        delivery.attempts = 2
+        delivery.lastStatus = 503
+        delivery.lastError = "Service \"Unavailable\""
+        event.deliveries = [delivery, OutboxEvent.Delivery(endpoint: "https://b.tg/", nextAttemptAt: Timestamp(seconds: 1))]
+        event.deliveries[1].deliveredAt = Timestamp(seconds: 2)
+        #expect(String(decoding: JSONBytes.encode(event), as: UTF8.self) == String(decoding: try Self.foundation.encode(event), as: UTF8.self))
+        #expect(try JSONDecoder().decode(OutboxEvent.self, from: Data(JSONBytes.encode(event))) == event)
+    }
+
     @Test func journalRecordsRoundTrip() throws {
         let order = Self.richOrder(ref: "CMD-9", description: nil)
         var record = JournalRecord(at: Timestamp(seconds: 1_800_000_040), kind: .notificationApplied)

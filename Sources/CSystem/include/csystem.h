@@ -18,4 +18,8 @@ int cross_sync_filesystem(int fd);
 int cross_lock_byte(int fd, off_t offset);
 int cross_unlock_byte(int fd, off_t offset);
 
+/// mallopt(M_MMAP_THRESHOLD, bytes): allocations of this size and more come from mmap and go back to the system
+/// when freed (malloc.h is not in Swift's Glibc module). Returns 1 on success.
+int cross_set_mmap_threshold(int bytes);
+
 #endif
