@@ -209,11 +209,15 @@ public final class OrderStore: Sendable {
         }
     }
 
+    func tellEventListener() {
+        eventListener.withLock { $0 }?.call()
+    }
+
     /// The outbox event and the index line of a change that is already durable in the journal.
     func afterWrite(_ order: Order, event: String?, at time: Timestamp) throws(StoreError) {
         if let event {
             try outbox.create(OutboxEvent(id: Outbox.eventID(order.key, revision: order.revision), type: event, createdAt: time, order: order))
-            eventListener.withLock { $0 }?.call()
+            tellEventListener()
         }
         try index.append([order])
     }

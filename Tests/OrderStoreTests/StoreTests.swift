@@ -192,6 +192,16 @@ final class Effects: @unchecked Sendable {
         #expect(store.outbox.find(event.id) == .sent)
     }
 
+    /// The listener was once kept so that every call wrapped it once more: after some 8,000 events, calling it
+    /// overflowed a worker's stack.
+    @Test(.timeLimit(.minutes(1))) func theEventListenerCostsTheSameOnItsHundredThousandthCall() throws {
+        let store = try OrderStore(directory: temporaryDirectory("listener"))
+        let calls = Effects()
+        store.onEvent { calls.add(.duplicate) }
+        for _ in 0..<100_000 { store.tellEventListener() }
+        #expect(calls.all.count == 100_000)
+    }
+
     @Test func eventLostInACrashIsRaisedAgainByRecovery() throws {
         let store = try OrderStore(directory: temporaryDirectory("outbox-crash"))
         _ = try store.create(newOrder("W-2"), at: .now(), lifetimeSeconds: 600)
