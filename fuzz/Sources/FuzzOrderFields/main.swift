@@ -1,9 +1,8 @@
 // Payments.OrderFields.validate: an order request (`POST /api/orders`) checked against the spec's table and the
 // merchant's policy.
 //
-// Input: the request's JSON body, read into OrderFields the way the order API reads it (strings, and `amount`
-// as a whole number or a string). CrossApp's own reader (`Application.orderFields(fromJSON:)`) is internal to
-// its module; `FieldsJSON` below follows it until it has a public entry point to fuzz directly.
+// Input: the request's JSON body, read into OrderFields by the order API's own reader, `OrderFields.decode(json:)`
+// (strings, and `amount` as a whole number or a string).
 //
 // Invariants:
 // - validate either throws ValidationErrors naming at least one known field, each once, or returns an order
@@ -23,14 +22,13 @@ private let fieldNames: Set<String> = [
     "accept_url", "decline_url", "cancel_url",
 ]
 
-private let decoder = JSONDecoder()
-
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzOrderFields(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
-    guard let fields = try? decoder.decode(FieldsJSON.self, from: Data(bytes(data, count))).fields else {
+    guard let (fields, shapeErrors) = try? OrderFields.decode(json: Array(bytes(data, count))) else {
         note("not a JSON object")
         return 0
     }
+    note("fields of the wrong shape: \(shapeErrors)")
     let order: NewOrder
     do {
         order = try fields.validate(policy)
@@ -109,43 +107,4 @@ private func identical(_ a: NewOrder, _ b: NewOrder) -> Bool {
     a == b && same(a.ref, b.ref) && same(a.description, b.description) && same(a.brand, b.brand) && same(a.phone, b.phone)
         && same(a.text, b.text) && same(a.returnURLs.accept, b.returnURLs.accept)
         && same(a.returnURLs.decline, b.returnURLs.decline) && same(a.returnURLs.cancel, b.returnURLs.cancel)
-}
-
-/// An order request's JSON as the order API reads it (Sources/CrossApp/OrdersAPI.swift, `OrderJSON`).
-private struct FieldsJSON: Decodable {
-    var fields = OrderFields()
-
-    struct Key: CodingKey {
-        let stringValue: String
-        init(stringValue: String) { self.stringValue = stringValue }
-        var intValue: Int? { nil }
-        init?(intValue: Int) { nil }
-    }
-
-    init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: Key.self)
-        func string(_ name: String) -> String? {
-            let key = Key(stringValue: name)
-            guard container.contains(key), (try? container.decodeNil(forKey: key)) == false else { return nil }
-            return try? container.decode(String.self, forKey: key)
-        }
-        let amountKey = Key(stringValue: "amount")
-        if container.contains(amountKey), (try? container.decodeNil(forKey: amountKey)) == false {
-            if let whole = try? container.decode(Int64.self, forKey: amountKey) {
-                fields.amount = String(whole)
-            } else if let text = try? container.decode(String.self, forKey: amountKey) {
-                fields.amount = text
-            }
-        }
-        fields.purchaseref = string("purchaseref")
-        fields.currency = string("currency")
-        fields.description = string("description")
-        fields.brand = string("brand")
-        fields.phone = string("phone")
-        fields.language = string("language")
-        fields.text = string("text")
-        fields.acceptURL = string("accept_url")
-        fields.declineURL = string("decline_url")
-        fields.cancelURL = string("cancel_url")
-    }
 }
