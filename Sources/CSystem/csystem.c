@@ -1,6 +1,9 @@
 #define _GNU_SOURCE
+#include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 #include <string.h>
 #include "csystem.h"
@@ -31,6 +34,18 @@ int cross_unlock_byte(int fd, off_t offset) {
     return lock_byte(fd, offset, F_UNLCK, F_OFD_SETLK);
 }
 
-int cross_set_mmap_threshold(int bytes) {
-    return mallopt(M_MMAP_THRESHOLD, bytes);
+int cross_tune_malloc(int mmap_threshold, int arenas) {
+    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) && mallopt(M_ARENA_MAX, arenas);
+}
+
+int cross_release_free_memory(void) {
+    return malloc_trim(0);
+}
+
+int cross_lower_thread_priority(int increment) {
+    pid_t thread = (pid_t)syscall(SYS_gettid);
+    errno = 0;
+    int current = getpriority(PRIO_PROCESS, (id_t)thread);
+    if (current == -1 && errno != 0) return -1;
+    return setpriority(PRIO_PROCESS, (id_t)thread, current + increment);
 }

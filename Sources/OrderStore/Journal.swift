@@ -32,6 +32,12 @@ public struct JournalRecord: Sendable, Codable {
     public var order: Order?
     /// The webhook event this change raises (`order.paid`, …): the store puts it in the outbox.
     public var event: String?
+    /// The process that wrote the record (changes only): the checkpoint trusts a change whose writer is alive
+    /// to have finished, and redoes the rest of one whose writer died.
+    public var pid: Int32?
+    /// Set on a copy of a change record, appended when the change was saved but its webhook event or index
+    /// line could not be made (a full disk): the next recovery pass makes them.
+    public var unfinished: Bool?
 
     public init(at: Timestamp, kind: Kind) {
         self.at = at
@@ -148,14 +154,33 @@ final class Journal: @unchecked Sendable {
     static func scan(
         path: String, from offset: Int64, _ visit: (_ offset: Int64, _ record: JournalRecord) throws(StoreError) -> Void
     ) throws(StoreError) -> (damaged: [Int64], end: Int64) {
+        let decoder = JSONDecoder()
+        var damaged: [Int64] = []
+        let end = try scanLines(path: path, from: offset) { lineOffset, line throws(StoreError) in
+            if let record = decode(line, with: decoder) {
+                try visit(lineOffset, record)
+            } else {
+                damaged.append(lineOffset)
+            }
+        }
+        return (damaged + end.cut, end.end)
+    }
+
+    static func decode(_ line: ArraySlice<UInt8>, with decoder: JSONDecoder = JSONDecoder()) -> JournalRecord? {
+        try? decoder.decode(JournalRecord.self, from: Data(line))
+    }
+
+    /// The same, line by line as bytes, for a reader that decodes only the lines it needs. `cut` holds the
+    /// offset of bytes after the last line break (a record whose write was cut short), if any.
+    static func scanLines(
+        path: String, from offset: Int64, _ visit: (_ offset: Int64, _ line: ArraySlice<UInt8>) throws(StoreError) -> Void
+    ) throws(StoreError) -> (cut: [Int64], end: Int64) {
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         if fd < 0 {
             if errno == ENOENT { return ([], offset) }
             throw .unavailable("cannot open the journal \(path): \(FileSystem.errorText())")
         }
         defer { close(fd) }
-        let decoder = JSONDecoder()
-        var damaged: [Int64] = []
         var pending: [UInt8] = []
         var pendingStart = max(offset, 0)
         var position = pendingStart
@@ -171,23 +196,14 @@ final class Journal: @unchecked Sendable {
             pending.append(contentsOf: chunk[0..<count])
             var lineStart = 0
             while let newline = pending[lineStart...].firstIndex(of: UInt8(ascii: "\n")) {
-                let line = pending[lineStart..<newline]
-                if !line.isEmpty {
-                    let lineOffset = pendingStart + Int64(lineStart)
-                    if let record = try? decoder.decode(JournalRecord.self, from: Data(line)) {
-                        try visit(lineOffset, record)
-                    } else {
-                        damaged.append(lineOffset)
-                    }
-                }
+                if newline > lineStart { try visit(pendingStart + Int64(lineStart), pending[lineStart..<newline]) }
                 lineStart = newline + 1
             }
             pending.removeFirst(lineStart)
             pendingStart += Int64(lineStart)
         }
         // Bytes after the last line break: a record whose write was cut short. Reported, not applied.
-        if !pending.isEmpty { damaged.append(pendingStart) }
-        return (damaged, pendingStart)
+        return (pending.isEmpty ? [] : [pendingStart], pendingStart)
     }
 
     /// Every complete record from `offset` on (for tests and tools; recovery scans).

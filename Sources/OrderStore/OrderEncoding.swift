@@ -127,11 +127,16 @@ extension JSONBytes {
                 json.key("parameters")
                 json.array(parameters) { json, pair in json.array(pair) { json, text in json.string(text) } }
             }
+            json.field("pid", record.pid.map(Int.init))
             json.field("reason", record.reason)
             json.field("ref", record.ref)
             json.field("remote", record.remote)
             json.field("revision", record.revision)
             json.field("to", record.to?.rawValue)
+            if let unfinished = record.unfinished {
+                json.key("unfinished")
+                json.raw(Array((unfinished ? "true" : "false").utf8))
+            }
         }
         return json.bytes
     }

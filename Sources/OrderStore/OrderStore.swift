@@ -28,6 +28,9 @@ public final class OrderStore: Sendable {
     /// Boxed: a closure kept directly in a generic lock's `inout` value comes back wrapped in a new thunk each
     /// time it is read and written back, until calling it overflows the stack.
     private let eventListener = Lock<EventListener?>(nil)
+    /// Set when a change's webhook event or index line failed and not even its `unfinished` record could be
+    /// journaled: this process's next checkpoint is then a thorough one.
+    let owesThoroughPass = Lock<Bool>(false)
 
     private final class EventListener: Sendable {
         let call: @Sendable () -> Void
@@ -186,6 +189,7 @@ public final class OrderStore: Sendable {
         record.key = order.key
         record.ref = order.ref
         record.revision = order.revision
+        record.pid = Self.processID
         let encoded = Self.encode(order)
         try FileSystem.makeDurableDirectory(shard(order.key))
         let final = path(for: order.key)
@@ -203,11 +207,18 @@ public final class OrderStore: Sendable {
         do {
             try afterWrite(order, event: record.event, at: record.at)
         } catch {
+            // Said in the journal too: the checkpoint trusts a live writer's changes to be complete, except these.
+            record.unfinished = true
+            let noted = (try? journal.append(record, order: encoded)) != nil
+            if !noted { owesThoroughPass.withLock { $0 = true } }
             logger.error("change saved, but its webhook event or index line was not; the next recovery makes them", metadata: [
                 "ref": "\(order.ref)", "order": "\(order.key)", "revision": "\(order.revision)", "error": "\(error)",
+                "journaled": "\(noted ? "yes" : "no")",
             ])
         }
     }
+
+    static let processID = getpid()
 
     func tellEventListener() {
         eventListener.withLock { $0 }?.call()

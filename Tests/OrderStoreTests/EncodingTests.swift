@@ -69,13 +69,15 @@ import Testing
         record.revision = order.revision
         record.parameters = [["purchaseref", "CMD-9"], ["amount", "12"]]
         record.event = "order.review"
+        record.pid = 4321
+        record.unfinished = true
         let bytes = JSONBytes.encode(record, order: JSONBytes.encode(order))
         let decoded = try JSONDecoder().decode(JournalRecord.self, from: Data(bytes))
         #expect(decoded.order == order)
         #expect(decoded.notification == record.notification)
         #expect(decoded.parameters == record.parameters)
         #expect(decoded.kind == .notificationApplied && decoded.from == .pending && decoded.to == .review && decoded.answer == 200)
-        #expect(decoded.event == "order.review")
+        #expect(decoded.event == "order.review" && decoded.pid == 4321 && decoded.unfinished == true)
         var withSnapshot = record
         withSnapshot.order = order
         #expect(String(decoding: JSONBytes.encode(withSnapshot, order: nil), as: UTF8.self) == String(decoding: try Self.foundation.encode(withSnapshot), as: UTF8.self))

@@ -75,13 +75,125 @@ import Testing
         _ = try store.create(newOrder("CMD-5"), at: .now(), lifetimeSeconds: 600)
         let path = store.path(for: OrderKey(ref: "CMD-5"))
         // pid 2^22 + 1 is above Linux's pid_max default: no such process.
-        FileManager.default.createFile(atPath: path + ".tmp.4194305.2", contents: Data("{".utf8))
-        FileManager.default.createFile(atPath: path + ".tmp.\(getpid()).9", contents: Data("{".utf8))
+        _ = FileManager.default.createFile(atPath: path + ".tmp.4194305.2", contents: Data("{".utf8))
+        _ = FileManager.default.createFile(atPath: path + ".tmp.\(getpid()).9", contents: Data("{".utf8))
         let report = store.sweep()
         #expect(report.temporaryFilesRemoved == 1)
         #expect(!FileManager.default.fileExists(atPath: path + ".tmp.4194305.2"))
         #expect(FileManager.default.fileExists(atPath: path + ".tmp.\(getpid()).9"), "a live process may still be writing it")
         #expect(report.damagedFiles.isEmpty)
+    }
+}
+
+/// The regular checkpoint (`thorough: false`) reads most journal lines as bytes, without decoding them.
+@Suite struct CheckpointTests {
+    /// A paid order with its webhook event: created, then paid, through the store.
+    private func paidOrder(_ store: OrderStore, _ ref: String) throws -> Order {
+        _ = try store.create(newOrder(ref), at: .now(), lifetimeSeconds: 600)
+        _ = try store.update(OrderKey(ref: ref)) { order in
+            _ = OrderLifecycle.apply(ok(ref), to: &order, at: .now())
+            var record = JournalRecord(at: .now(), kind: .notificationApplied)
+            record.notification = ok(ref)
+            record.event = "order.paid"
+            return (record, ())
+        }
+        return try #require(try store.load(ref: ref))
+    }
+
+    private func indexRevisions(_ store: OrderStore) throws -> [OrderKey: Int] {
+        var revisions: [OrderKey: Int] = [:]
+        for entry in try store.index.read(from: 0).entries { revisions[entry.key] = max(revisions[entry.key] ?? 0, entry.revision) }
+        return revisions
+    }
+
+    /// Rewrites the journal with every change's `pid` replaced: the changes of another process.
+    private func attributeJournal(_ store: OrderStore, to pid: Int32) throws {
+        let text = try String(contentsOfFile: store.journalPath, encoding: .utf8)
+        let replaced = text.replacingOccurrences(of: "\"pid\":\(getpid()),", with: "\"pid\":\(pid),")
+        #expect(replaced != text)
+        try replaced.write(toFile: store.journalPath, atomically: false, encoding: .utf8)
+    }
+
+    @Test func aChangeLineIsReadWithoutDecodingIt() throws {
+        let store = try OrderStore(directory: temporaryDirectory("line"))
+        let order = try paidOrder(store, #"CMD-"quote"-\-{x}"#)
+        var lines: [ArraySlice<UInt8>] = []
+        _ = try Journal.scanLines(path: store.journalPath, from: 0) { _, line throws(StoreError) in lines.append(line) }
+        let last = try #require(lines.last)
+        let change = try #require(JournalLine(last))
+        #expect(change.key == order.key && change.revision == 2 && change.pid == getpid() && !change.unfinished)
+        let file = try FileSystem.read(store.path(for: order.key))
+        #expect(Array(change.order) + [UInt8(ascii: "\n")] == file)
+        #expect(change.writerFinished)
+        #expect(JournalLine.revision(inOrder: change.order) == 2)
+        // A refused notification carries no order: decoded instead.
+        #expect(JournalLine(Array(#"{"answer":403,"at":"2026-11-26T10:00:00Z","kind":"notification.refused"}"#.utf8)[...]) == nil)
+    }
+
+    /// A change whose file is behind is restored by either pass, with its event and index line.
+    @Test func aFileBehindItsJournalIsRestoredByTheRegularCheckpoint() throws {
+        let store = try OrderStore(directory: temporaryDirectory("behind"))
+        let paid = try paidOrder(store, "CMD-20")
+        let created = try #require(try journalRecords(store).first?.order)
+        try Data(JSONBytes.encode(created) + [10]).write(to: URL(fileURLWithPath: store.path(for: paid.key)))
+        let report = try #require(try store.recover(thorough: false))
+        #expect(report.ordersRestored == [paid.key])
+        #expect(try store.load(ref: "CMD-20") == paid)
+        #expect(report.recordsScanned == 2)
+    }
+
+    /// The writer died between its rename and its event and index line: its pid names no process any more, so
+    /// the regular checkpoint makes them. Changes of a live writer are trusted to be complete.
+    @Test func changesOfADeadWriterGetTheirEventAndIndexLine() throws {
+        let store = try OrderStore(directory: temporaryDirectory("dead"))
+        let paid = try paidOrder(store, "CMD-21")
+        let eventID = Outbox.eventID(paid.key, revision: 2)
+        try FileManager.default.removeItem(atPath: store.index.path)
+        try FileManager.default.removeItem(atPath: store.outbox.path(eventID, .pending))
+
+        _ = try #require(try store.recover(thorough: false))
+        #expect(try indexRevisions(store)[paid.key] == nil, "a live writer's change: not redone")
+        #expect(store.outbox.find(eventID) == nil)
+
+        let checkpoint = store.directory + "/journal/checkpoint.json"
+        try FileManager.default.removeItem(atPath: checkpoint)
+        try attributeJournal(store, to: 4_194_305)  // above Linux's default pid_max: no such process
+        let report = try #require(try store.recover(thorough: false))
+        #expect(report.recordsScanned == 2 && report.ordersRestored.isEmpty)
+        #expect(try indexRevisions(store)[paid.key] == 2)
+        #expect(store.outbox.find(eventID) == .pending)
+    }
+
+    /// A change journaled again as `unfinished` (its event or index line failed) is redone by the regular
+    /// checkpoint even though its writer lives; the thorough pass redoes everything.
+    @Test func unfinishedChangesAreRedoneAndThoroughPassesRedoEverything() throws {
+        let store = try OrderStore(directory: temporaryDirectory("unfinished"))
+        let paid = try paidOrder(store, "CMD-22")
+        let other = try paidOrder(store, "CMD-23")
+        _ = try store.recover(thorough: false)
+        try FileManager.default.removeItem(atPath: store.index.path)
+
+        var records = try Journal.read(path: store.journalPath, from: 0).records.map(\.record)
+        var again = try #require(records.last { $0.key == paid.key && $0.revision == 2 })
+        let snapshot = try #require(again.order)
+        again.order = nil
+        again.unfinished = true
+        let line = JSONBytes.encode(again, order: JSONBytes.encode(snapshot)) + [10]
+        let handle = try #require(FileHandle(forWritingAtPath: store.journalPath))
+        try handle.seekToEnd()
+        try handle.write(contentsOf: Data(line))
+        try handle.close()
+        records = try Journal.read(path: store.journalPath, from: 0).records.map(\.record)
+        #expect(records.last?.unfinished == true)
+
+        _ = try #require(try store.recover(thorough: false))
+        var index = try indexRevisions(store)
+        #expect(index[paid.key] == 2 && index[other.key] == nil)
+
+        try FileManager.default.removeItem(atPath: store.directory + "/journal/checkpoint.json")
+        _ = try #require(try store.recover())
+        index = try indexRevisions(store)
+        #expect(index[paid.key] == 2 && index[other.key] == 2)
     }
 }
 
