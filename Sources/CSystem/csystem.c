@@ -34,8 +34,8 @@ int cross_unlock_byte(int fd, off_t offset) {
     return lock_byte(fd, offset, F_UNLCK, F_OFD_SETLK);
 }
 
-int cross_tune_malloc(int mmap_threshold, int arenas) {
-    return mallopt(M_MMAP_THRESHOLD, mmap_threshold) && mallopt(M_ARENA_MAX, arenas);
+int cross_set_mmap_threshold(int bytes) {
+    return mallopt(M_MMAP_THRESHOLD, bytes);
 }
 
 int cross_release_free_memory(void) {

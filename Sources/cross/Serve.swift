@@ -25,8 +25,8 @@ struct Serve: ParsableCommand {
 
     func run() throws {
         // Large buffers (a CSV export, a piece of the journal) come from mmap and go back to the system when
-        // freed, and the 16 workers share two arenas rather than keeping 16 heaps' worth of freed memory.
-        _ = cross_tune_malloc(256 * 1024, 2)
+        // freed, instead of staying in a worker's malloc arena for the life of the process.
+        _ = cross_set_mmap_threshold(256 * 1024)
         Server.blockShutdownSignals()
         LineLogHandler.bootstrap()
         let logger = Logger(label: "cross")

@@ -214,8 +214,9 @@ def proc_status(pid):
     return values
 
 
-def tree_cpu_seconds(root_pid):
-    """CPU time (user + system) of a process and its live descendants (php-fpm's and nginx's workers)."""
+def tree_cpu_split(root_pid):
+    """CPU time of a process and its live descendants (php-fpm's and nginx's workers), as (user, system)
+    seconds: what the program does, and what the kernel does for it."""
     parents, times = {}, {}
     for entry in os.listdir("/proc"):
         if entry.isdigit():
@@ -225,15 +226,29 @@ def tree_cpu_seconds(root_pid):
             except OSError:
                 continue
             parents[int(entry)] = int(fields[1])
-            times[int(entry)] = int(fields[11]) + int(fields[12])
-    total = 0
-    for pid, ticks in times.items():
+            times[int(entry)] = (int(fields[11]), int(fields[12]))
+    user = system = 0
+    for pid, (user_ticks, system_ticks) in times.items():
         p = pid
         while p != root_pid and p in parents and p > 1:
             p = parents[p]
         if p == root_pid:
-            total += ticks
-    return total / os.sysconf("SC_CLK_TCK")
+            user += user_ticks
+            system += system_ticks
+    tick = os.sysconf("SC_CLK_TCK")
+    return user / tick, system / tick
+
+
+def memory_split(pid):
+    """(RSS, anonymous, PSS) in kB from /proc/PID/smaps_rollup. The rest of RSS is mapped files, mostly the
+    libraries' pages; PSS counts a page shared with other processes (the sandbox is the same binary) in part."""
+    values = {}
+    with open(f"/proc/{pid}/smaps_rollup") as f:
+        for line in f:
+            key, _, rest = line.partition(":")
+            if key in ("Rss", "Anonymous", "Pss"):
+                values[key] = int(rest.split()[0])
+    return values.get("Rss", 0), values.get("Anonymous", 0), values.get("Pss", 0)
 
 
 def open_fds(pid):

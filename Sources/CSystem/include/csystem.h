@@ -18,10 +18,9 @@ int cross_sync_filesystem(int fd);
 int cross_lock_byte(int fd, off_t offset);
 int cross_unlock_byte(int fd, off_t offset);
 
-/// Keeps a long-running server's heap small: allocations of `mmap_threshold` bytes and more come from mmap
-/// and go back to the system when freed; at most `arenas` malloc arenas are made (glibc makes up to eight per
-/// core, each keeping its own freed memory, for 16 worker threads).
-int cross_tune_malloc(int mmap_threshold, int arenas);
+/// mallopt(M_MMAP_THRESHOLD, bytes): allocations of this size and more come from mmap and go back to the system
+/// when freed (malloc.h is not in Swift's Glibc module). Returns 1 on success.
+int cross_set_mmap_threshold(int bytes);
 
 /// malloc_trim(0): gives the freed memory at the top of every arena back to the system.
 int cross_release_free_memory(void);
