@@ -15,6 +15,7 @@ public struct Application: Sendable {
     public let pages: Pages
     public let links: OrderLink
     let logger: Logger
+    let checkoutPages = CheckoutPageCache()
 
     public init(configuration: Configuration, store: OrderStore, pages: Pages, logger: Logger = Logger(label: "cross")) {
         self.configuration = configuration
@@ -37,8 +38,7 @@ public struct Application: Sendable {
         router.post("/api/orders") { [self] in try createOrder($0) }
         router.post("/checkout") { [self] in try buttonCheckout($0) }
         router.get("/api/orders/:ref") { [self] in try getOrder($0) }
-        let checkoutPages = CheckoutPageCache()
-        router.get("/pay/:token") { [self] in try checkout($0, cache: checkoutPages) }
+        router.get("/pay/:token") { [self] in try checkout($0) }
         router.post("/pay/:token/retry") { [self] in try retry($0) }
         router.get("/return/:outcome") { [self] in try returnPage($0) }
         router.get(configuration.notificationPath) { [self] in try notify($0) }

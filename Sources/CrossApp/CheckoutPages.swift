@@ -7,11 +7,11 @@ import Payments
 extension Application {
     /// `GET /pay/{link}`: the order summary and the hidden form to TMoney. Reuses the attempt's session id
     /// while it has more than 30 s left, else asks TMoney for a new one. A page made for a session id is kept
-    /// in the worker's `cache` until the order's file changes or the session is too old to reuse.
-    func checkout(_ request: Request, cache: CheckoutPageCache? = nil) throws -> Response {
+    /// in `checkoutPages` until the order's file changes or the session is too old to reuse.
+    func checkout(_ request: Request) throws -> Response {
         let token = request.routeParameters["token"] ?? ""
         let now = Timestamp.now()
-        if let page = cache?.page(for: token, at: now) { return page }
+        if let page = checkoutPages.page(for: token, at: now) { return page }
         let version = links.orderKey(fromToken: token).flatMap { store.version(of: $0) }
         let order = try order(fromToken: token)
         if let page = try finalPage(order) { return page }
@@ -23,7 +23,7 @@ extension Application {
             let page = checkoutPage(order, session: attempt.sessionID)
             if let version {
                 let validUntil = min(attempt.expiresAt.adding(seconds: -30), order.expiresAt)
-                cache?.remember(page, for: token, path: store.path(for: order.key), version: version, validUntil: validUntil)
+                checkoutPages.remember(page, for: token, path: store.path(for: order.key), version: version, validUntil: validUntil)
             }
             return page
         }

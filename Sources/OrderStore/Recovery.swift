@@ -6,6 +6,8 @@ import Payments
 public struct RecoveryReport: Sendable {
     /// Journal records read since the last checkpoint.
     public var recordsScanned = 0
+    /// Of those, the records decoded and redone (all of them in a thorough pass).
+    public var recordsRedone = 0
     /// Orders whose file lacked the journal's latest change, and got it.
     public var ordersRestored: [OrderKey] = []
     /// Byte offsets of journal lines that did not parse (a torn last line after a crash).
@@ -102,6 +104,7 @@ extension OrderStore {
                 return
             }
             report.recordsScanned += 1
+            report.recordsRedone += 1
             try redo(record)
         }
         appendIndexLines()

@@ -68,7 +68,18 @@ struct Serve: ParsableCommand {
             }
             while true {
                 sleep(UInt32(interval))
-                do { try store.recover(thorough: false) } catch { logger.error("checkpoint failed", metadata: ["error": "\(error)"]) }
+                let started = DispatchTime.now().uptimeNanoseconds
+                do {
+                    if let report = try store.recover(thorough: false), report.recordsScanned > 0 {
+                        logger.info("checkpoint", metadata: [
+                            "journal_records": "\(report.recordsScanned)", "redone": "\(report.recordsRedone)",
+                            "orders_restored": "\(report.ordersRestored.count)",
+                            "ms": "\((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)",
+                        ])
+                    }
+                } catch {
+                    logger.error("checkpoint failed", metadata: ["error": "\(error)"])
+                }
                 _ = cross_release_free_memory()
             }
         }
