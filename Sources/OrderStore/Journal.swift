@@ -181,29 +181,35 @@ final class Journal: @unchecked Sendable {
             throw .unavailable("cannot open the journal \(path): \(FileSystem.errorText())")
         }
         defer { close(fd) }
-        var pending: [UInt8] = []
-        var pendingStart = max(offset, 0)
-        var position = pendingStart
-        var chunk = [UInt8](repeating: 0, count: 1 << 20)
+        // One buffer: a piece of the file is read in after what is left of the last piece, the complete lines
+        // are handed out, and the rest moves to the front. It grows only for a line longer than itself.
+        var buffer = [UInt8](repeating: 0, count: 256 << 10)
+        var filled = 0
+        var bufferStart = max(offset, 0)
         while true {
-            let count = chunk.withUnsafeMutableBytes { pread(fd, $0.baseAddress!, $0.count, off_t(position)) }
+            if filled == buffer.count { buffer.append(contentsOf: repeatElement(0, count: buffer.count)) }
+            let count = buffer.withUnsafeMutableBytes {
+                pread(fd, $0.baseAddress! + filled, $0.count - filled, off_t(bufferStart + Int64(filled)))
+            }
             if count < 0 {
                 if errno == EINTR { continue }
                 throw .unavailable("cannot read the journal \(path): \(FileSystem.errorText())")
             }
             if count == 0 { break }
-            position += Int64(count)
-            pending.append(contentsOf: chunk[0..<count])
+            filled += count
             var lineStart = 0
-            while let newline = pending[lineStart...].firstIndex(of: UInt8(ascii: "\n")) {
-                if newline > lineStart { try visit(pendingStart + Int64(lineStart), pending[lineStart..<newline]) }
+            while let newline = buffer[lineStart..<filled].firstIndex(of: UInt8(ascii: "\n")) {
+                if newline > lineStart { try visit(bufferStart + Int64(lineStart), buffer[lineStart..<newline]) }
                 lineStart = newline + 1
             }
-            pending.removeFirst(lineStart)
-            pendingStart += Int64(lineStart)
+            buffer.withUnsafeMutableBytes { bytes in
+                _ = memmove(bytes.baseAddress!, bytes.baseAddress! + lineStart, filled - lineStart)
+            }
+            filled -= lineStart
+            bufferStart += Int64(lineStart)
         }
         // Bytes after the last line break: a record whose write was cut short. Reported, not applied.
-        return (pending.isEmpty ? [] : [pendingStart], pendingStart)
+        return (filled == 0 ? [] : [bufferStart], bufferStart)
     }
 
     /// Every complete record from `offset` on (for tests and tools; recovery scans).
