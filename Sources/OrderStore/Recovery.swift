@@ -135,13 +135,13 @@ extension OrderStore {
         return report
     }
 
-    /// Whether the order's file holds the change or a later one, read as bytes: nearly always the file is
-    /// exactly the record's order.
+    /// Whether the order's file holds the change or a later one. Nearly always the file is exactly the
+    /// record's order, compared as bytes; else (a later change, or a damaged file) it is decoded.
     private func isUpToDate(_ change: JournalLine) -> Bool {
         guard let file = try? FileSystem.read(path(for: change.key)) else { return false }
         if file.count == change.order.count + 1 && file.starts(with: change.order) { return true }
-        guard let revision = JournalLine.revision(inOrder: file[...]) else { return false }
-        return revision >= change.revision
+        guard let current = try? load(change.key) else { return false }
+        return current.revision >= change.revision
     }
 
     /// Rewrites the order from the snapshot when its file is missing, damaged, or at an older revision.
@@ -262,19 +262,6 @@ struct JournalLine {
     /// the same data folder) and not journaled again as unfinished.
     var writerFinished: Bool {
         !unfinished && (pid == OrderStore.processID || kill(pid, 0) == 0 || errno == EPERM)
-    }
-
-    /// An order file's revision: its last `"revision":` key (keys are sorted; `revision` is the order's own
-    /// and comes after its nested objects, none of which has one).
-    static func revision(inOrder bytes: ArraySlice<UInt8>) -> Int? {
-        let pattern = Array(#""revision":"#.utf8)
-        var from = bytes.startIndex
-        var last: Int?
-        while let found = find(pattern, in: bytes[from...]) {
-            last = found
-            from = found
-        }
-        return last.flatMap { integer(after: "", in: bytes[$0...]) }
     }
 
     /// The index just after the first occurrence of `pattern`.
