@@ -212,16 +212,38 @@ public final class Server: Sendable {
         logger.info("\(line)")
     }
 
-    /// Reads the body up to the limit. A body over it is refused before it is read, and the connection is
-    /// marked broken so that libfcgi closes it instead of parsing the unread rest as the next request.
+    /// Reads the body up to the limit. A body over it is refused before it is kept: its rest is dropped, or,
+    /// past a bound, the connection is marked broken so that libfcgi closes it instead of parsing the unread
+    /// rest as the next request.
     private func readBody(_ fcgi: UnsafeMutablePointer<FCGX_Request>, declaredLength: Int) throws(HTTPError) -> [UInt8] {
         do {
             return try BodyReader.read(limit: options.maxBodyBytes, declaredLength: declaredLength) { buffer, count in
                 FCGX_GetStr(buffer, count, fcgi.pointee.in)
             }
         } catch {
-            fcgi.pointee.in.pointee.FCGI_errno = FCGX_PROTOCOL_ERROR
+            // The rest is read and dropped, up to a bound, so that the connection stays usable: closed under
+            // nginx, a kept-alive connection could be handed the next request just as it goes (a 502). Past
+            // the bound, the connection is given up instead.
+            if !Self.drain(fcgi.pointee.in, upTo: Self.drainLimit) {
+                fcgi.pointee.in.pointee.FCGI_errno = FCGX_PROTOCOL_ERROR
+            }
             throw error
+        }
+    }
+
+    /// What is read and dropped of a refused body (nginx's own `client_max_body_size` comes first).
+    private static let drainLimit = 4 << 20
+
+    /// Reads the stream to its end, keeping nothing; false if more than `limit` bytes remain.
+    private static func drain(_ stream: UnsafeMutablePointer<FCGX_Stream>, upTo limit: Int) -> Bool {
+        withUnsafeTemporaryAllocation(of: CChar.self, capacity: 16 * 1024) { chunk in
+            var dropped = 0
+            while dropped <= limit {
+                let count = FCGX_GetStr(chunk.baseAddress!, Int32(chunk.count), stream)
+                if count <= 0 { return count == 0 }
+                dropped += Int(count)
+            }
+            return false
         }
     }
 
