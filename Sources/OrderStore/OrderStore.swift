@@ -109,6 +109,11 @@ public final class OrderStore: Sendable {
 
     private func decode(at path: String) throws(StoreError) -> Order? {
         guard let bytes = try FileSystem.read(path) else { return nil }
+        return try decode(bytes, path: path)
+    }
+
+    /// An order file's bytes, already read, as an order; `path` names it in the error.
+    func decode(_ bytes: [UInt8], path: String) throws(StoreError) -> Order {
         do {
             return try JSONDecoder().decode(Order.self, from: Data(bytes))
         } catch {

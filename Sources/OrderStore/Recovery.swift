@@ -138,9 +138,10 @@ extension OrderStore {
     /// Whether the order's file holds the change or a later one. Nearly always the file is exactly the
     /// record's order, compared as bytes; else (a later change, or a damaged file) it is decoded.
     private func isUpToDate(_ change: JournalLine) -> Bool {
-        guard let file = try? FileSystem.read(path(for: change.key)) else { return false }
+        let path = path(for: change.key)
+        guard let file = try? FileSystem.read(path) else { return false }
         if file.count == change.order.count + 1 && file.starts(with: change.order) { return true }
-        guard let current = try? load(change.key) else { return false }
+        guard let current = try? decode(file, path: path) else { return false }
         return current.revision >= change.revision
     }
 
@@ -154,12 +155,13 @@ extension OrderStore {
     private func restoreHoldingLock(_ key: OrderKey, _ snapshot: Order, logger: Logger) throws(StoreError) -> Bool {
         let path = path(for: key)
         let bytes = Self.encode(snapshot) + [UInt8(ascii: "\n")]
-        // Nearly always the file holds exactly the record's order, byte for byte: no need to decode it.
-        if let file = try? FileSystem.read(path), file == bytes { return false }
         let current: Order?
         var damage: String?
         do {
-            current = try load(key)
+            let file = try FileSystem.read(path)
+            // Nearly always the file holds exactly the record's order, byte for byte: no need to decode it.
+            if file == bytes { return false }
+            current = try file.map { bytes throws(StoreError) in try decode(bytes, path: path) }
         } catch {
             current = nil
             damage = "\(error)"
