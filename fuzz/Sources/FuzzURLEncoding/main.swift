@@ -73,24 +73,8 @@ private func checkDecode(_ input: String, plusIsSpace: Bool) {
     invariant(decoded.utf8.count <= input.utf8.count, "decoding made the text longer")
 
     // Encoded again, a value decodes to the same bytes.
-    let formValue = URLEncoding.encodeFormValue(decoded)
-    invariant(formValue.utf8.allSatisfy { isUnreserved($0) || $0 == UInt8(ascii: "%") || $0 == UInt8(ascii: "+") },
-              "encodeFormValue(\(show(decoded))) = \(show(formValue)) holds a reserved character")
-    do {
-        let again = try URLEncoding.decode(Substring(formValue), plusIsSpace: true)
-        invariant(same(again, decoded), "\(show(decoded)) encodes to \(show(formValue)), which decodes to \(show(again))")
-    } catch {
-        fail("\(show(decoded)) encodes to \(show(formValue)), which does not decode: \(error)")
-    }
-    let segment = URLEncoding.encodePathSegment(decoded)
-    invariant(segment.utf8.allSatisfy { isUnreserved($0) || $0 == UInt8(ascii: "%") },
-              "encodePathSegment(\(show(decoded))) = \(show(segment)) holds a reserved character")
-    do {
-        let again = try URLEncoding.decode(Substring(segment), plusIsSpace: false)
-        invariant(same(again, decoded), "\(show(decoded)) encodes to the segment \(show(segment)), which decodes to \(show(again))")
-    } catch {
-        fail("\(show(decoded)) encodes to the segment \(show(segment)), which does not decode: \(error)")
-    }
+    checkRoundTrip(decoded, URLEncoding.encodeFormValue(decoded), as: "encodeFormValue", plusIsSpace: true)
+    checkRoundTrip(decoded, URLEncoding.encodePathSegment(decoded), as: "encodePathSegment", plusIsSpace: false)
 }
 
 private func checkForm(_ input: String) {
@@ -130,5 +114,18 @@ private func isUnreserved(_ byte: UInt8) -> Bool {
         return true
     default:
         return false
+    }
+}
+
+/// `encoded`, made from `value` by `encoder`, holds only unreserved characters and escapes (and `+` in a form)
+/// and decodes back to `value`.
+func checkRoundTrip(_ value: String, _ encoded: String, as encoder: String, plusIsSpace: Bool) {
+    invariant(encoded.utf8.allSatisfy { isUnreserved($0) || $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) },
+              "\(encoder)(\(show(value))) = \(show(encoded)) holds a reserved character")
+    do {
+        let again = try URLEncoding.decode(Substring(encoded), plusIsSpace: plusIsSpace)
+        invariant(same(again, value), "\(show(value)) encodes with \(encoder) to \(show(encoded)), which decodes to \(show(again))")
+    } catch {
+        fail("\(show(value)) encodes with \(encoder) to \(show(encoded)), which does not decode: \(error)")
     }
 }
