@@ -1,6 +1,10 @@
 // swift-tools-version:6.1
 import PackageDescription
 
+// The module graph (docs/architecture.md draws it): the FastCGI runtime and the payment domain at the bottom,
+// knowing nothing of each other; the store's interface above the domain and the flat-file store behind it; each
+// operator's wire protocol in a module of its own; the use cases (Cashier) on the domain and the store's
+// interface; the web modules (checkout, merchant API, dashboard) on the use cases; CrossApp composes them.
 let package = Package(
     name: "cross",
     platforms: [.macOS(.v15)],
@@ -15,79 +19,98 @@ let package = Package(
     ],
     targets: [
         // libfcgi, as Debian's libfcgi-dev installs it. Only the FastCGI module imports it.
-        .systemLibrary(
-            name: "CFastCGI",
-            providers: [.apt(["libfcgi-dev"])]
-        ),
-        // The FastCGI runtime: workers, request and response values, routing. Knows nothing of payments.
-        .target(
-            name: "FastCGI",
-            dependencies: [
-                "CFastCGI",
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        // The payment domain: orders and their states, the TMoney Online protocol, validation. No I/O.
-        .target(
-            name: "Payments",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")]
-        ),
-        // One HTTP request answered synchronously with a timeout: the gateway, notifications, webhooks.
-        .target(name: "OutboundHTTP"),
-        // One Linux call Swift's Glibc module does not declare (fallocate).
+        .systemLibrary(name: "CFastCGI", providers: [.apt(["libfcgi-dev"])]),
+        // The few Linux calls Swift's Glibc module does not declare (fallocate, syncfs, OFD locks, mallopt).
         .target(name: "CSystem"),
-        // Orders as flat JSON files, the journal, locks and crash recovery: the only code that writes them.
+        // What several modules need once: a lock, threads, background jobs, hex, percent-encoding, UTC dates,
+        // constant-time comparison, secure randomness, settings files.
+        .target(name: "Support", dependencies: ["CSystem", .product(name: "Crypto", package: "swift-crypto")]),
+        // The FastCGI runtime: workers, request and response values, routing. Knows nothing of payments.
+        .target(name: "FastCGI", dependencies: ["CFastCGI", "Support", .product(name: "Logging", package: "swift-log")]),
+        // The payment domain, operator-neutral and without I/O: orders, attempts, operators' events, the
+        // lifecycle, validation, payment buttons, and the protocols operators are reached through.
+        .target(name: "Payments", dependencies: ["Support", .product(name: "Crypto", package: "swift-crypto")]),
+        // Where orders live, as the rest of Cross sees it: the store's protocol and what goes through it.
+        .target(name: "OrderStorage", dependencies: ["Payments"]),
+        // Orders as flat JSON files, the journal, locks, crash recovery and the index: the only code that
+        // touches them.
         .target(
-            name: "OrderStore",
+            name: "FlatFileStore",
+            dependencies: ["OrderStorage", "Payments", "Support", "CSystem", .product(name: "Logging", package: "swift-log")]),
+        // One HTTP request answered synchronously with a timeout: operators, notifications, webhooks.
+        .target(name: "OutboundHTTP"),
+        // TMoney Online's wire protocol: the session id, the order form, the notification.
+        .target(name: "TMoneyOnline", dependencies: ["Payments", "OutboundHTTP", "Support"]),
+        // The use cases: create an order, start an attempt, apply an operator's event; plain code with an
+        // injected clock and store.
+        .target(name: "Cashier", dependencies: ["Payments", "OrderStorage", .product(name: "Logging", package: "swift-log")]),
+        // Cross's HTML templates and their words, and how they are rendered.
+        .target(
+            name: "WebPages",
+            dependencies: ["FastCGI", "Payments", .product(name: "Mustache", package: "swift-mustache")],
+            resources: [.copy("Templates")]),
+        // The shopper's pages: checkout, return pages, the payment button.
+        .target(
+            name: "CheckoutWeb",
+            dependencies: ["Cashier", "Payments", "OrderStorage", "WebPages", "FastCGI", "Support", .product(name: "Logging", package: "swift-log")]),
+        // The JSON API merchants' back ends call.
+        .target(name: "MerchantAPI", dependencies: ["Cashier", "Payments", "OrderStorage", "FastCGI", "Support", .product(name: "Logging", package: "swift-log")]),
+        // The merchant's orders dashboard (/admin/).
+        .target(
+            name: "AdminDashboard",
             dependencies: [
-                "Payments", "FastCGI", "CSystem",
-                .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
-        // Cross's HTTP routes, pages and their templates.
+                "Payments", "OrderStorage", "WebPages", "FastCGI", "Support", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]),
+        // Signed webhook events to the merchant's endpoints, from the outbox.
+        .target(
+            name: "Webhooks",
+            dependencies: [
+                "MerchantAPI", "Payments", "OrderStorage", "OutboundHTTP", "Support", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]),
+        // Cross assembled: its configuration, the operators' endpoints, every route.
         .target(
             name: "CrossApp",
             dependencies: [
-                "FastCGI", "Payments", "OrderStore", "OutboundHTTP",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Crypto", package: "swift-crypto"),
-                .product(name: "CryptoExtras", package: "swift-crypto"),
-                .product(name: "Mustache", package: "swift-mustache"),
-            ],
-            resources: [.copy("Templates")]
-        ),
+                "FastCGI", "Payments", "OrderStorage", "TMoneyOnline", "Cashier", "WebPages", "CheckoutWeb", "MerchantAPI",
+                "AdminDashboard", "Webhooks", "Support", .product(name: "Logging", package: "swift-log"),
+            ]),
         // The TMoney Online sandbox (`cross sandbox`): sessions, payment pages, accounts and notifications.
         .target(
             name: "Sandbox",
-            dependencies: [
-                "FastCGI", "Payments", "OutboundHTTP",
-                .product(name: "Logging", package: "swift-log"),
-                .product(name: "Mustache", package: "swift-mustache"),
-            ],
-            resources: [.copy("Templates")]
-        ),
+            dependencies: ["FastCGI", "Payments", "TMoneyOnline", "OutboundHTTP", "WebPages", "Support", .product(name: "Logging", package: "swift-log")],
+            resources: [.copy("Templates")]),
         .executableTarget(
             name: "cross",
             dependencies: [
-                "FastCGI", "CrossApp", "OrderStore", "Payments", "Sandbox", "CSystem",
+                "FastCGI", "CrossApp", "FlatFileStore", "OrderStorage", "Payments", "TMoneyOnline", "Sandbox", "CSystem", "Support",
+                "WebPages", "CheckoutWeb", "AdminDashboard", "Webhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
-            ]
-        ),
+            ]),
+        .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
-        .testTarget(name: "PaymentsTests", dependencies: ["Payments"]),
-        .testTarget(name: "OrderStoreTests", dependencies: ["OrderStore", "Payments"]),
-        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "FastCGI", "Payments"]),
+        .testTarget(name: "PaymentsTests", dependencies: ["Payments", "TMoneyOnline"]),
+        .testTarget(name: "FlatFileStoreTests", dependencies: ["FlatFileStore", "OrderStorage", "Payments", "TMoneyOnline", "Cashier", "Support"]),
+        .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "FastCGI", "Payments", "TMoneyOnline", "WebPages"]),
         // The orders dashboard's benchmark (bench/dashboard/run): generates orders, times each page.
         .executableTarget(
             name: "cross-dashboard-bench",
-            dependencies: ["CrossApp", "OrderStore", "Payments", "FastCGI", .product(name: "Logging", package: "swift-log")],
-            path: "bench/dashboard/Sources"
-        ),
+            dependencies: [
+                "CrossApp", "FlatFileStore", "OrderStorage", "Payments", "TMoneyOnline", "FastCGI", "WebPages",
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            path: "bench/dashboard/Sources"),
         // Starts real nginx and cross processes on free ports for the integration tests.
         .target(name: "TestStack", dependencies: ["FastCGI"], path: "Tests/TestStack"),
-        .testTarget(name: "CrossAppTests", dependencies: ["CrossApp", "OrderStore", "Payments", "FastCGI", "TestStack"]),
-        .testTarget(name: "IntegrationTests", dependencies: ["TestStack", "FastCGI", "Payments"]),
+        .testTarget(
+            name: "CrossAppTests",
+            dependencies: [
+                "CrossApp", "Cashier", "CheckoutWeb", "MerchantAPI", "AdminDashboard", "Webhooks", "WebPages", "FlatFileStore",
+                "OrderStorage", "Payments", "TMoneyOnline", "FastCGI", "Support", "TestStack",
+            ]),
+        .testTarget(name: "IntegrationTests", dependencies: ["TestStack", "FastCGI", "Payments", "TMoneyOnline"]),
         .testTarget(name: "BrowserTests", dependencies: ["TestStack"]),
     ],
     swiftLanguageModes: [.v6]

@@ -9,13 +9,26 @@
 //
 // The modules under test are compiled here from the main package's own sources (fuzz/Modules/* are symbolic
 // links to ../Sources/*): the main package exports no library products a path dependency could use. Their
-// dependencies below must follow the main Package.swift's.
+// dependencies below must follow the main Package.swift's. fuzz/run builds with `-enable-testing`, so that a
+// target may `@testable import` a module to reach its internal parsers (the journal's, the index's).
 import PackageDescription
 
-let fuzzTargets = [
-    "FuzzURLEncoding", "FuzzRequest", "FuzzNotification", "FuzzSessionAnswer", "FuzzOrderJSON", "FuzzOrderFields",
-    "FuzzFields", "FuzzPaymentButton",
+/// Each fuzz target and the modules under test it imports (FuzzSupport besides).
+let fuzzTargets: [(name: String, modules: [String])] = [
+    ("FuzzURLEncoding", ["FastCGI"]),
+    ("FuzzRequest", ["FastCGI"]),
+    ("FuzzNotification", ["FastCGI", "Payments", "TMoneyOnline"]),
+    ("FuzzSessionAnswer", ["TMoneyOnline"]),
+    ("FuzzOrderJSON", ["Payments", "FlatFileStore"]),
+    ("FuzzOrderFields", ["Payments"]),
+    ("FuzzFields", ["Payments", "TMoneyOnline"]),
+    ("FuzzPaymentButton", ["FastCGI", "Payments"]),
+    ("FuzzJournalLine", ["Payments", "OrderStorage", "FlatFileStore"]),
+    ("FuzzIndexTable", ["Payments", "OrderStorage", "FlatFileStore", "Support"]),
 ]
+
+let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
+let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
 
 let package = Package(
     name: "cross-fuzz",
@@ -26,19 +39,21 @@ let package = Package(
     targets: [
         // The code under test, from ../Sources.
         .systemLibrary(name: "CFastCGI", path: "Modules/CFastCGI", providers: [.apt(["libfcgi-dev"])]),
+        .target(name: "CSystem", path: "Modules/CSystem"),
+        .target(name: "Support", dependencies: ["CSystem", crypto], path: "Modules/Support"),
+        .target(name: "FastCGI", dependencies: ["CFastCGI", "Support", logging], path: "Modules/FastCGI"),
+        .target(name: "Payments", dependencies: ["Support", crypto], path: "Modules/Payments"),
+        .target(name: "OrderStorage", dependencies: ["Payments"], path: "Modules/OrderStorage"),
         .target(
-            name: "FastCGI",
-            dependencies: ["CFastCGI", .product(name: "Logging", package: "swift-log")],
-            path: "Modules/FastCGI"
+            name: "FlatFileStore",
+            dependencies: ["OrderStorage", "Payments", "Support", "CSystem", logging],
+            path: "Modules/FlatFileStore"
         ),
-        .target(
-            name: "Payments",
-            dependencies: [.product(name: "Crypto", package: "swift-crypto")],
-            path: "Modules/Payments"
-        ),
+        .target(name: "OutboundHTTP", path: "Modules/OutboundHTTP"),
+        .target(name: "TMoneyOnline", dependencies: ["Payments", "OutboundHTTP", "Support"], path: "Modules/TMoneyOnline"),
         // What every fuzz target shares: invariant checks that crash (so that libFuzzer keeps the input).
         .target(name: "FuzzSupport", dependencies: ["FastCGI", "Payments"]),
-    ] + fuzzTargets.map { name in
-        .executableTarget(name: name, dependencies: ["FuzzSupport", "FastCGI", "Payments"])
+    ] + fuzzTargets.map { target in
+        .executableTarget(name: target.name, dependencies: ["FuzzSupport"] + target.modules.map { .target(name: $0) })
     }
 )

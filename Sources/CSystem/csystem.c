@@ -30,10 +30,6 @@ int cross_lock_byte(int fd, off_t offset) {
     return lock_byte(fd, offset, F_WRLCK, F_OFD_SETLKW);
 }
 
-int cross_unlock_byte(int fd, off_t offset) {
-    return lock_byte(fd, offset, F_UNLCK, F_OFD_SETLK);
-}
-
 int cross_set_mmap_threshold(int bytes) {
     return mallopt(M_MMAP_THRESHOLD, bytes);
 }

@@ -1,5 +1,11 @@
+import AdminDashboard
+import Cashier
+import CheckoutWeb
 import Foundation
 import Payments
+import Support
+import TMoneyOnline
+import Webhooks
 
 /// Cross's settings: one JSON file (`--config` or `CROSS_CONFIG`). Checked at start: a bad value stops
 /// start-up with a message naming its key. Secrets may come from the environment instead of the file:
@@ -38,7 +44,7 @@ public struct Configuration: Sendable {
     /// Seconds before the checkout page sends itself to TMoney (0: only on the button).
     public var checkoutAutoSubmitSeconds: Int
     /// The merchant's endpoints that receive signed webhook events.
-    public var webhooks: [WebhookEndpoint]
+    public var webhooks: [WebhookSettings.Endpoint]
     /// First retry delay of a failed webhook delivery; it doubles each time (with jitter), up to an hour.
     public var webhookRetryBaseSeconds: Double
     /// How long a webhook event is retried before it is set aside as failed (25 h by default).
@@ -47,49 +53,41 @@ public struct Configuration: Sendable {
     /// Who may open the orders dashboard (`/admin/`); nil: the dashboard is off.
     public var admin: AdminCredentials?
 
-    /// An endpoint of the merchant's, and the secret its events are signed with.
-    public struct WebhookEndpoint: Sendable, Equatable {
-        public let url: String
-        public let secret: String
-    }
-
-    /// HTTP Basic credentials for the dashboard; the password is kept only as a PBKDF2 hash
-    /// (`pbkdf2-sha256$<rounds>$<salt base64>$<hash base64>`, made by `cross admin hash-password`).
-    public struct AdminCredentials: Sendable, Equatable {
-        public let user: String
-        public let passwordHash: String
-    }
+    // MARK: - What each part of Cross is given
 
     public var orderPolicy: OrderPolicy {
         OrderPolicy(
             currency: currency, brand: brand, language: defaultLanguage, allowedReturnHosts: allowedReturnHosts,
-            defaultReturnURLs: defaultReturnURLs)
+            defaults: OrderDetails(acceptURL: defaultReturnURLs.accept, declineURL: defaultReturnURLs.decline, cancelURL: defaultReturnURLs.cancel))
     }
 
-    public struct Invalid: Error, CustomStringConvertible {
-        public let key: String
-        public let problem: String
-        public var description: String { "configuration: \(key) \(problem)" }
+    public var cashierSettings: Cashier.Settings {
+        Cashier.Settings(policy: orderPolicy, orderLifetimeSeconds: orderExpirySeconds, raisesWebhooks: !webhooks.isEmpty)
     }
+
+    public var tmoneyOnline: TMoneyOnline.Settings {
+        TMoneyOnline.Settings(
+            gatewayURL: gatewayURL, merchantID: merchantID, timeoutSeconds: gatewayTimeoutSeconds, phoneFieldName: phoneFieldName,
+            sessionLifetimeSeconds: sessionLifetimeSeconds)
+    }
+
+    public var checkout: CheckoutSettings {
+        CheckoutSettings(publicURL: publicURL, autoSubmitSeconds: checkoutAutoSubmitSeconds, buttonSecret: buttonSecret, defaultLanguage: defaultLanguage)
+    }
+
+    public var webhookSettings: WebhookSettings {
+        WebhookSettings(
+            endpoints: webhooks, retryBaseSeconds: webhookRetryBaseSeconds, giveUpSeconds: webhookGiveUpSeconds,
+            timeoutSeconds: webhookTimeoutSeconds, version: Application.version)
+    }
+
+    public var links: OrderLink { OrderLink(secret: linkSecret, publicURL: publicURL) }
+
+    typealias Invalid = ConfigurationError
 
     /// Reads and checks the file; `environment` supplies secrets and overrides.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws -> Configuration {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw Invalid(key: path, problem: "cannot be read: \(error.localizedDescription)")
-        }
-        let file: File
-        do {
-            file = try JSONDecoder().decode(File.self, from: data)
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw Invalid(key: context.codingPath.map(\.stringValue).joined(separator: "."), problem: "has the wrong type")
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw Invalid(key: (context.codingPath + [key]).map(\.stringValue).joined(separator: "."), problem: "is missing")
-        } catch {
-            throw Invalid(key: path, problem: "is not valid JSON: \(error)")
-        }
+    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> Configuration {
+        let file = try ConfigFile.read(File.self, path: path, subject: "configuration")
         return try Configuration(file, directory: (path as NSString).deletingLastPathComponent, environment: environment)
     }
 
@@ -137,48 +135,48 @@ public struct Configuration: Sendable {
         }
     }
 
-    init(_ file: File, directory: String, environment: [String: String]) throws {
-        func check<T>(_ key: String, _ body: () throws(FieldError) -> T) throws -> T {
-            do { return try body() } catch { throw Invalid(key: key, problem: error.message) }
+    init(_ file: File, directory: String, environment: [String: String]) throws(ConfigurationError) {
+        func check<T>(_ key: String, _ body: () throws(FieldError) -> T) throws(ConfigurationError) -> T {
+            do { return try body() } catch { throw Invalid("configuration", key: key, problem: error.message) }
         }
-        merchantID = try check("merchant_id") { () throws(FieldError) in try Field.merchantID(file.merchant_id) }
+        merchantID = try check("merchant_id") { () throws(FieldError) in try FieldRule.merchantID(file.merchant_id) }
         gatewayURL = try Self.baseURL(file.gateway_url, key: "gateway_url")
         gatewayTimeoutSeconds = file.gateway_timeout_seconds ?? 10
         guard (0.1...120).contains(gatewayTimeoutSeconds) else {
-            throw Invalid(key: "gateway_timeout_seconds", problem: "must be 0.1 to 120")
+            throw Invalid("configuration", key: "gateway_timeout_seconds", problem: "must be 0.1 to 120")
         }
         phoneFieldName = file.phone_field_name ?? "phonenumber"
         guard ["phonenumber", "phonennumber"].contains(phoneFieldName) else {
-            throw Invalid(key: "phone_field_name", problem: "must be phonenumber or phonennumber")
+            throw Invalid("configuration", key: "phone_field_name", problem: "must be phonenumber or phonennumber")
         }
-        brand = try check("brand") { () throws(FieldError) in try Field.brand(file.brand) }
-        defaultLanguage = try check("default_language") { () throws(FieldError) in try Field.language(file.default_language ?? "fr") }
-        currency = try check("currency") { () throws(FieldError) in try Field.currency(file.currency ?? "952") }
+        brand = try check("brand") { () throws(FieldError) in try FieldRule.brand(file.brand) }
+        defaultLanguage = try check("default_language") { () throws(FieldError) in try FieldRule.language(file.default_language ?? "fr") }
+        currency = try check("currency") { () throws(FieldError) in try FieldRule.currency(file.currency ?? "952") }
         publicURL = try Self.baseURL(file.public_url, key: "public_url")
         // A return URL given to TMoney is public_url + "/return/decline?order=" + a 49-character token.
         let longest = publicURL.count + "/return/decline?order=".count + 49
         guard longest <= 150 else {
-            throw Invalid(key: "public_url", problem: "is too long: return URLs built on it would pass TMoney's 150 characters (\(longest))")
+            throw Invalid("configuration", key: "public_url", problem: "is too long: return URLs built on it would pass TMoney's 150 characters (\(longest))")
         }
         notificationPath = file.notification_path ?? "/notify"
         guard notificationPath.hasPrefix("/"), !notificationPath.contains("?"), notificationPath.count > 1 else {
-            throw Invalid(key: "notification_path", problem: "must be a path such as /notify")
+            throw Invalid("configuration", key: "notification_path", problem: "must be a path such as /notify")
         }
         notificationAllowlist = try check("notification_allowlist") { () throws(FieldError) in
             try AddressAllowlist(file.notification_allowlist)
         }
         guard !file.notification_allowlist.isEmpty else {
-            throw Invalid(key: "notification_allowlist", problem: "must name TMoney's addresses (it is empty)")
+            throw Invalid("configuration", key: "notification_allowlist", problem: "must name TMoney's addresses (it is empty)")
         }
         let publicHost = URLComponents(string: publicURL)?.host ?? ""
         allowedReturnHosts = file.allowed_return_hosts ?? [publicHost]
         for host in allowedReturnHosts where host.isEmpty || host.contains("/") || host.contains(" ") {
-            throw Invalid(key: "allowed_return_hosts", problem: "has \"\(host)\", which is not a host name")
+            throw Invalid("configuration", key: "allowed_return_hosts", problem: "has \"\(host)\", which is not a host name")
         }
         let allowedHosts = allowedReturnHosts + [publicHost]
-        func url(_ value: String?, _ key: String) throws -> String? {
+        func url(_ value: String?, _ key: String) throws(ConfigurationError) -> String? {
             guard let value else { return nil }
-            return try check(key) { () throws(FieldError) in try Field.returnURL(value, allowedHosts: allowedHosts, field: key) }
+            return try check(key) { () throws(FieldError) in try FieldRule.returnURL(value, allowedHosts: allowedHosts, field: key) }
         }
         defaultReturnURLs = ReturnURLs(
             accept: try url(file.return_urls?.accept, "return_urls.accept"),
@@ -188,56 +186,56 @@ public struct Configuration: Sendable {
         apiKeys = environment["CROSS_API_KEYS"].map { $0.split(separator: ",").map { String($0).trimmingCharacters(in: .whitespaces) } }
             ?? file.api_keys ?? []
         for key in apiKeys where key.count < 16 {
-            throw Invalid(key: "api_keys", problem: "has a key shorter than 16 characters")
+            throw Invalid("configuration", key: "api_keys", problem: "has a key shorter than 16 characters")
         }
         linkSecret = environment["CROSS_LINK_SECRET"] ?? file.link_secret ?? ""
-        guard linkSecret.count >= 16 else { throw Invalid(key: "link_secret", problem: "must be at least 16 characters (or set CROSS_LINK_SECRET)") }
+        guard linkSecret.count >= 16 else { throw Invalid("configuration", key: "link_secret", problem: "must be at least 16 characters (or set CROSS_LINK_SECRET)") }
         buttonSecret = environment["CROSS_BUTTON_SECRET"] ?? file.button_secret ?? ""
-        guard buttonSecret.count >= 16 else { throw Invalid(key: "button_secret", problem: "must be at least 16 characters (or set CROSS_BUTTON_SECRET)") }
+        guard buttonSecret.count >= 16 else { throw Invalid("configuration", key: "button_secret", problem: "must be at least 16 characters (or set CROSS_BUTTON_SECRET)") }
         sessionLifetimeSeconds = file.session_lifetime_seconds ?? 180
         guard (31...86_400).contains(sessionLifetimeSeconds) else {
-            throw Invalid(key: "session_lifetime_seconds", problem: "must be 31 to 86400")
+            throw Invalid("configuration", key: "session_lifetime_seconds", problem: "must be 31 to 86400")
         }
         orderExpirySeconds = file.order_expiry_seconds ?? 7 * 86_400
         guard (60...366 * 86_400).contains(orderExpirySeconds) else {
-            throw Invalid(key: "order_expiry_seconds", problem: "must be 60 seconds to a year")
+            throw Invalid("configuration", key: "order_expiry_seconds", problem: "must be 60 seconds to a year")
         }
         checkoutAutoSubmitSeconds = file.checkout_auto_submit_seconds ?? 0
         guard (0...60).contains(checkoutAutoSubmitSeconds) else {
-            throw Invalid(key: "checkout_auto_submit_seconds", problem: "must be 0 to 60")
+            throw Invalid("configuration", key: "checkout_auto_submit_seconds", problem: "must be 0 to 60")
         }
-        webhooks = try (file.webhooks ?? []).enumerated().map { index, webhook in
+        webhooks = try (file.webhooks ?? []).enumerated().map { (index, webhook) throws(ConfigurationError) in
             let key = "webhooks[\(index)]"
             guard let components = URLComponents(string: webhook.url), let scheme = components.scheme,
                   scheme == "http" || scheme == "https", components.host?.isEmpty == false else {
-                throw Invalid(key: key + ".url", problem: "must be an http or https URL")
+                throw Invalid("configuration", key: key + ".url", problem: "must be an http or https URL")
             }
             // One secret for every endpoint may come from the environment rather than the file.
             let secret = webhook.secret ?? environment["CROSS_WEBHOOK_SECRET"] ?? ""
             guard secret.count >= 16 else {
-                throw Invalid(key: key + ".secret", problem: "must be at least 16 characters (or set CROSS_WEBHOOK_SECRET)")
+                throw Invalid("configuration", key: key + ".secret", problem: "must be at least 16 characters (or set CROSS_WEBHOOK_SECRET)")
             }
-            return WebhookEndpoint(url: webhook.url, secret: secret)
+            return WebhookSettings.Endpoint(url: webhook.url, secret: secret)
         }
         webhookRetryBaseSeconds = file.webhook_retry_base_seconds ?? 10
         guard (0.05...3600).contains(webhookRetryBaseSeconds) else {
-            throw Invalid(key: "webhook_retry_base_seconds", problem: "must be 0.05 to 3600")
+            throw Invalid("configuration", key: "webhook_retry_base_seconds", problem: "must be 0.05 to 3600")
         }
         let giveUpHours = file.webhook_give_up_hours ?? 25
         guard giveUpHours > 0 && giveUpHours <= 24 * 30 else {
-            throw Invalid(key: "webhook_give_up_hours", problem: "must be more than 0 and at most 720 (it should be at least 24)")
+            throw Invalid("configuration", key: "webhook_give_up_hours", problem: "must be more than 0 and at most 720 (it should be at least 24)")
         }
         webhookGiveUpSeconds = Int64(giveUpHours * 3600)
         webhookTimeoutSeconds = file.webhook_timeout_seconds ?? 10
         guard (0.1...120).contains(webhookTimeoutSeconds) else {
-            throw Invalid(key: "webhook_timeout_seconds", problem: "must be 0.1 to 120")
+            throw Invalid("configuration", key: "webhook_timeout_seconds", problem: "must be 0.1 to 120")
         }
         if let admin = file.admin {
             guard !admin.user.isEmpty, !admin.user.contains(":") else {
-                throw Invalid(key: "admin.user", problem: "must be a non-empty name without a colon")
+                throw Invalid("configuration", key: "admin.user", problem: "must be a non-empty name without a colon")
             }
             guard admin.password_hash.hasPrefix("pbkdf2-sha256$"), admin.password_hash.split(separator: "$").count == 4 else {
-                throw Invalid(key: "admin.password_hash", problem: "must be made by `cross admin hash-password` (pbkdf2-sha256$…)")
+                throw Invalid("configuration", key: "admin.password_hash", problem: "must be made by `cross admin hash-password` (pbkdf2-sha256$…)")
             }
             self.admin = AdminCredentials(user: admin.user, passwordHash: admin.password_hash)
         } else {
@@ -246,12 +244,12 @@ public struct Configuration: Sendable {
     }
 
     /// An http(s) URL with no path, query or trailing slash.
-    static func baseURL(_ value: String, key: String) throws -> String {
+    static func baseURL(_ value: String, key: String) throws(ConfigurationError) -> String {
         let trimmed = value.hasSuffix("/") ? String(value.dropLast()) : value
         guard let components = URLComponents(string: trimmed), let scheme = components.scheme,
               scheme == "http" || scheme == "https", components.host?.isEmpty == false,
               components.query == nil, components.fragment == nil, components.path.isEmpty else {
-            throw Invalid(key: key, problem: "must be an http or https URL with no path, such as https://pay.example.tg")
+            throw Invalid("configuration", key: key, problem: "must be an http or https URL with no path, such as https://pay.example.tg")
         }
         return trimmed
     }

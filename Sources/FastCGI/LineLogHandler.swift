@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Support
 import Synchronization
 
 /// A swift-log handler that writes one `key=value` line per event to standard error:
@@ -100,30 +101,11 @@ public struct LineLogHandler: LogHandler {
         return out + "\""
     }
 
-    /// UTC time with milliseconds (`2026-11-26T15:23:28.123Z`), without the cost of a date formatter.
+    /// UTC time with milliseconds (`2026-11-26T15:23:28.123Z`).
     static func appendTimestamp(to line: inout [UInt8]) {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var parts = tm()
-        var seconds = now.tv_sec
-        gmtime_r(&seconds, &parts)
-        func digits(_ value: Int, _ width: Int) {
-            var divisor = 1
-            for _ in 1..<width { divisor *= 10 }
-            var value = value
-            while divisor > 0 {
-                line.append(UInt8(ascii: "0") + UInt8(value / divisor % 10))
-                value %= divisor
-                divisor /= 10
-            }
-        }
-        digits(Int(parts.tm_year) + 1900, 4); line.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mon) + 1, 2); line.append(UInt8(ascii: "-"))
-        digits(Int(parts.tm_mday), 2); line.append(UInt8(ascii: "T"))
-        digits(Int(parts.tm_hour), 2); line.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_min), 2); line.append(UInt8(ascii: ":"))
-        digits(Int(parts.tm_sec), 2); line.append(UInt8(ascii: "."))
-        digits(now.tv_nsec / 1_000_000, 3); line.append(UInt8(ascii: "Z"))
+        UTCTime.append(seconds: Int64(now.tv_sec), milliseconds: now.tv_nsec / 1_000_000, to: &line)
     }
 
     static func timestamp() -> String {

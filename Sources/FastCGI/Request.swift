@@ -111,32 +111,8 @@ public struct Request: Sendable {
         return headers
     }
 
-    /// The body decoded as JSON; anything but a JSON body of the expected shape is a 400 (or 415).
-    public func decodeJSON<T: Decodable>(_ type: T.Type) throws(HTTPError) -> T {
-        guard let contentType, Self.mediaType(contentType) == "application/json" else {
-            throw HTTPError(.unsupportedMediaType, "Send the body as application/json.")
-        }
-        do {
-            return try JSONDecoder().decode(type, from: Data(body))
-        } catch let DecodingError.dataCorrupted(context) {
-            throw HTTPError(.badRequest, "The body is not valid JSON: \(context.debugDescription)")
-        } catch let DecodingError.keyNotFound(key, _) {
-            throw HTTPError(.badRequest, "The body lacks the field \"\(key.stringValue)\".")
-        } catch let DecodingError.typeMismatch(_, context) {
-            throw HTTPError(.badRequest, "The field \"\(Self.codingPath(context.codingPath))\" has the wrong type.")
-        } catch let DecodingError.valueNotFound(_, context) {
-            throw HTTPError(.badRequest, "The field \"\(Self.codingPath(context.codingPath))\" is null.")
-        } catch {
-            throw HTTPError(.badRequest, "The body is not valid JSON.")
-        }
-    }
-
     /// `text/html; charset=utf-8` → `text/html`.
     public static func mediaType(_ contentType: String) -> String {
         String(contentType.prefix(while: { $0 != ";" })).trimmingCharacters(in: .whitespaces).lowercased()
-    }
-
-    private static func codingPath(_ path: [any CodingKey]) -> String {
-        path.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
     }
 }

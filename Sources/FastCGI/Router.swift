@@ -5,7 +5,10 @@ public protocol Responder: Sendable {
 }
 
 /// Maps a method and a path pattern to a handler. Patterns are literal segments and `:name` captures:
-/// `/api/orders/:ref` matches `/api/orders/A%2FB` with `ref` = `A/B`. Tests drive it without any socket.
+/// `/api/orders/:ref` matches `/api/orders/A%2FB` with `ref` = `A/B`. Empty segments do not count
+/// (`/admin/` is `/admin`), unless a route is strict: then only the very path of its pattern, byte for byte,
+/// reaches it (`/notify`, never `/notify/`, `//notify` or `/notify;x`), so that what an nginx `location =`
+/// allows is exactly what the handler answers. Tests drive it without any socket.
 public struct Router: Responder {
     public typealias Handler = @Sendable (Request) throws -> Response
 
@@ -17,6 +20,8 @@ public struct Router: Responder {
     private struct Route: Sendable {
         let method: String
         let segments: [Segment]
+        /// For a strict route, the one raw path it answers.
+        let exactPath: String?
         let handler: Handler
     }
 
@@ -24,14 +29,18 @@ public struct Router: Responder {
 
     public init() {}
 
-    public mutating func add(_ method: String, _ pattern: String, _ handler: @escaping Handler) {
+    /// `strict` routes take literal patterns only.
+    public mutating func add(_ method: String, _ pattern: String, strict: Bool = false, _ handler: @escaping Handler) {
         let segments = pattern.split(separator: "/").map { piece -> Segment in
             piece.hasPrefix(":") ? .capture(String(piece.dropFirst())) : .literal(String(piece))
         }
-        routes.append(Route(method: method.uppercased(), segments: segments, handler: handler))
+        precondition(!strict || !segments.contains { if case .capture = $0 { true } else { false } }, "a strict route has no captures")
+        routes.append(Route(method: method.uppercased(), segments: segments, exactPath: strict ? pattern : nil, handler: handler))
     }
 
-    public mutating func get(_ pattern: String, _ handler: @escaping Handler) { add("GET", pattern, handler) }
+    public mutating func get(_ pattern: String, strict: Bool = false, _ handler: @escaping Handler) {
+        add("GET", pattern, strict: strict, handler)
+    }
     public mutating func post(_ pattern: String, _ handler: @escaping Handler) { add("POST", pattern, handler) }
 
     /// Finds the route for the request: 404 when no pattern matches the path, 405 (with `Allow`) when the path
@@ -40,6 +49,7 @@ public struct Router: Responder {
         let method = request.method == "HEAD" ? "GET" : request.method
         var allowed: [String] = []
         for index in routes.indices {
+            if let exact = routes[index].exactPath, !exact.utf8.elementsEqual(request.rawPath.utf8) { continue }
             guard let captures = match(routes[index].segments, request.pathSegments) else { continue }
             guard routes[index].method == method else {
                 allowed.append(routes[index].method)

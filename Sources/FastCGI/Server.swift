@@ -2,6 +2,7 @@ import CFastCGI
 import Dispatch
 import Foundation
 import Logging
+import Support
 import Synchronization
 
 public struct ServerOptions: Sendable {
@@ -305,22 +306,4 @@ private final class Worker: Sendable {
     let state = Lock<State>(.idle(connection: -1))
     /// Keeps each worker's lock on a cache line of its own: workers are allocated one after the other.
     private let padding: (Int, Int, Int, Int, Int, Int, Int, Int) = (0, 0, 0, 0, 0, 0, 0, 0)
-}
-
-/// Starts a detached POSIX thread with a modest stack: workers only need a little, and RSS stays low.
-func startThread(stackSize: Int = 512 * 1024, _ body: @escaping @Sendable () -> Void) {
-    final class Box { let body: @Sendable () -> Void; init(_ body: @escaping @Sendable () -> Void) { self.body = body } }
-    var attributes = pthread_attr_t()
-    pthread_attr_init(&attributes)
-    pthread_attr_setstacksize(&attributes, stackSize)
-    pthread_attr_setdetachstate(&attributes, Int32(PTHREAD_CREATE_DETACHED))
-    var thread = pthread_t()
-    let context = Unmanaged.passRetained(Box(body)).toOpaque()
-    let result = pthread_create(&thread, &attributes, { context in
-        let box = Unmanaged<Box>.fromOpaque(context!).takeRetainedValue()
-        box.body()
-        return nil
-    }, context)
-    pthread_attr_destroy(&attributes)
-    precondition(result == 0, "cannot start a thread: \(String(cString: strerror(result)))")
 }

@@ -1,3 +1,5 @@
+import Support
+
 /// Decoding of `application/x-www-form-urlencoded` text: query strings, form bodies and path segments.
 ///
 /// Strict on purpose: a payment system must not guess what a malformed escape meant, so a `%` not followed
@@ -24,29 +26,11 @@ public enum URLEncoding {
     public static func decode(_ text: Substring, plusIsSpace: Bool) throws(DecodingError) -> String {
         let utf8 = text.utf8
         // Fast path: nothing to decode.
-        if !utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) {
-            return String(text)
-        }
+        if !PercentEncoding.needsDecoding(utf8, plusIsSpace: plusIsSpace) { return String(text) }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(utf8.count)
-        var index = utf8.startIndex
-        while index != utf8.endIndex {
-            let byte = utf8[index]
-            if byte == UInt8(ascii: "%") {
-                let first = utf8.index(after: index)
-                guard first != utf8.endIndex, let high = hexValue(utf8[first]) else {
-                    throw DecodingError(reason: .malformedEscape, input: String(text))
-                }
-                let second = utf8.index(after: first)
-                guard second != utf8.endIndex, let low = hexValue(utf8[second]) else {
-                    throw DecodingError(reason: .malformedEscape, input: String(text))
-                }
-                bytes.append(high << 4 | low)
-                index = utf8.index(after: second)
-            } else {
-                bytes.append(plusIsSpace && byte == UInt8(ascii: "+") ? UInt8(ascii: " ") : byte)
-                index = utf8.index(after: index)
-            }
+        guard PercentEncoding.decode(utf8, plusIsSpace: plusIsSpace, into: &bytes) else {
+            throw DecodingError(reason: .malformedEscape, input: String(text))
         }
         guard let decoded = String(validating: bytes, as: UTF8.self) else {
             throw DecodingError(reason: .invalidUTF8, input: String(text))
@@ -74,45 +58,14 @@ public enum URLEncoding {
 
     /// Encodes a value for a query string or form body: everything but unreserved characters is escaped,
     /// spaces as `+` (the form encoding TMoney's `cname` uses).
-    public static func encodeFormValue(_ value: String) -> String {
-        var out = ""
-        out.reserveCapacity(value.utf8.count)
-        for byte in value.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "_"),
-                 UInt8(ascii: "."), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            case UInt8(ascii: " "):
-                out.append("+")
-            default:
-                out.append("%")
-                out.append(hexDigits[Int(byte >> 4)])
-                out.append(hexDigits[Int(byte & 0x0F)])
-            }
-        }
-        return out
-    }
+    public static func encodeFormValue(_ value: String) -> String { PercentEncoding.encode(value, spaceAsPlus: true) }
 
     /// Encodes one path segment: like a form value, but a space is `%20` (a `+` in a path is a plus).
-    public static func encodePathSegment(_ value: String) -> String {
-        encodeFormValue(value).replacing("+", with: "%20")
-    }
+    public static func encodePathSegment(_ value: String) -> String { PercentEncoding.encode(value, spaceAsPlus: false) }
 
     /// `name=value&...` from ordered pairs.
     public static func encodeForm(_ pairs: [(String, String)]) -> String {
         pairs.map { encodeFormValue($0.0) + "=" + encodeFormValue($0.1) }.joined(separator: "&")
-    }
-
-    private static let hexDigits: [Character] = Array("0123456789ABCDEF")
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): byte - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }
 

@@ -28,16 +28,17 @@ public struct Amount: Sendable, Hashable, Comparable, Codable, CustomStringConve
     public var description: String { digits }
 
     /// For people: `15 000 F CFA`, thousands grouped by spaces as is usual in French.
-    public var formatted: String { Self.group(francs) + " F CFA" }
+    public var formatted: String { Self.formatted(francs: francs) }
 
-    static func group(_ value: Int64) -> String {
-        let digits = Array(String(value))
-        var out = ""
+    /// Any sum, for people: a balance or a day's total may be 0, negative or above an order's maximum.
+    public static func formatted(francs: Int64) -> String {
+        let digits = Array(String(francs.magnitude))
+        var out = francs < 0 ? "-" : ""
         for (index, digit) in digits.enumerated() {
             if index > 0 && (digits.count - index) % 3 == 0 { out.append(" ") }
             out.append(digit)
         }
-        return out
+        return out + " F CFA"
     }
 
     public init(from decoder: any Decoder) throws {

@@ -1,104 +1,33 @@
-/// Where an order stands. Only TMoney's notification moves it to `paid`; the shopper's browser never does.
+/// Where an order stands. Only an operator's word moves it to `paid`; the shopper's browser never does.
 public enum OrderStatus: String, Sendable, Codable, CaseIterable, Comparable {
     /// Created, or back here for a new attempt after a cancel, a refusal or an expired session.
     case pending
-    /// TMoney notified a payment of the right amount. Final.
+    /// An operator took the order's amount. Final.
     case paid
-    /// The shopper cancelled on TMoney's page (`NOK` with `CANCEL`).
+    /// The shopper cancelled.
     case cancelled
-    /// TMoney refused: authentication failed or the payment failed.
+    /// The operator refused: authentication failed or the payment failed.
     case declined
-    /// The shopper's TMoney session expired (`EXPIRED_SESSION`).
+    /// The shopper's session or prompt ran out.
     case expired
     /// Something a person must look at: an amount or currency that differs, or a second payment.
     case review
 
     public static func < (lhs: OrderStatus, rhs: OrderStatus) -> Bool { lhs.rawValue < rhs.rawValue }
-
-    /// States a new attempt (a fresh session id) may start from.
-    public var allowsNewAttempt: Bool { self == .pending || self == .cancelled || self == .declined || self == .expired }
 }
 
-/// The shopper-facing pages the merchant asked Cross to link to after each outcome (on allowed hosts only).
-public struct ReturnURLs: Sendable, Codable, Equatable {
-    public var accept: String?
-    public var decline: String?
-    public var cancel: String?
-
-    public init(accept: String? = nil, decline: String? = nil, cancel: String? = nil) {
-        self.accept = accept
-        self.decline = decline
-        self.cancel = cancel
-    }
-}
-
-/// One trip to TMoney: the session id Cross asked for and put in the order form.
-public struct Attempt: Sendable, Codable, Equatable {
-    public let sessionID: SessionID
-    public let issuedAt: Timestamp
-    public let expiresAt: Timestamp
-
-    public init(sessionID: SessionID, issuedAt: Timestamp, expiresAt: Timestamp) {
-        self.sessionID = sessionID
-        self.issuedAt = issuedAt
-        self.expiresAt = expiresAt
-    }
-
-    enum CodingKeys: String, CodingKey {
-        case sessionID = "session_id"
-        case issuedAt = "issued_at"
-        case expiresAt = "expires_at"
-    }
-}
-
-/// The money TMoney says it took, from the notification that marked the order paid.
-public struct Payment: Sendable, Codable, Equatable {
-    public let payid: String
-    public let paymentref: String
-    public let clientid: String
-    public let cname: String
-    public let mobile: String
-    public let amount: Int64
-    public let currency: String
-    public let timestamp: String
-    public let receivedAt: Timestamp
-
-    enum CodingKeys: String, CodingKey {
-        case payid, paymentref, clientid, cname, mobile, amount, currency, timestamp
-        case receivedAt = "received_at"
-    }
-}
-
-/// A notification as received, with what it did to the order.
-public struct NotificationRecord: Sendable, Codable, Equatable {
-    public let notification: Notification
-    public let receivedAt: Timestamp
-    public let from: OrderStatus
-    public let to: OrderStatus
-    /// Why the order went to review, or why a notification changed nothing.
-    public let note: String?
-
-    enum CodingKeys: String, CodingKey {
-        case notification
-        case receivedAt = "received_at"
-        case from, to, note
-    }
-}
-
-/// A merchant's order: what to charge, how it was presented to TMoney, and everything TMoney said about it.
-/// Stored as one JSON file; `revision` grows by one with every change, so that recovery can tell which of a
+/// A merchant's order: what to charge, how the shopper tried to pay it, and everything the operators said about
+/// it. Stored as one JSON file; `revision` grows by one with every change, so that recovery can tell which of a
 /// file and a journal record is newer.
 public struct Order: Sendable, Codable, Equatable {
     public let ref: String
     public let key: OrderKey
     public let amount: Amount
     public let currency: String
-    public let description: String?
+    /// Shown at the top of the operator's page.
     public let brand: String
-    public let phone: String?
     public let language: Language
-    public let text: String?
-    public let returnURLs: ReturnURLs
+    public let details: OrderDetails
     public let createdAt: Timestamp
     public var updatedAt: Timestamp
     /// After this, no new attempt starts; a late payment is still recorded.
@@ -106,7 +35,7 @@ public struct Order: Sendable, Codable, Equatable {
     public var status: OrderStatus
     public var revision: Int
     public var attempts: [Attempt]
-    public var notifications: [NotificationRecord]
+    public var events: [EventRecord]
     public var payment: Payment?
     public var reviewReasons: [String]
 
@@ -115,39 +44,84 @@ public struct Order: Sendable, Codable, Equatable {
         key = OrderKey(ref: new.ref)
         amount = new.amount
         currency = new.currency
-        description = new.description
         brand = new.brand
-        phone = new.phone
         language = new.language
-        text = new.text
-        returnURLs = new.returnURLs
+        details = new.details
         self.createdAt = createdAt
         updatedAt = createdAt
         expiresAt = createdAt.adding(seconds: lifetimeSeconds)
         status = .pending
         revision = 1
         attempts = []
-        notifications = []
+        events = []
         payment = nil
         reviewReasons = []
     }
 
+    /// The operator the order was paid with, else the one of its latest attempt.
+    public var `operator`: Operator? { payment?.operator ?? attempts.last?.operator }
+
     /// What the merchant asked for, to tell a repeated request (same order) from a conflicting one.
     public var request: NewOrder {
-        NewOrder(
-            ref: ref, amount: amount, currency: currency, description: description, brand: brand, phone: phone,
-            language: language, text: text, returnURLs: returnURLs)
+        NewOrder(ref: ref, amount: amount, currency: currency, brand: brand, language: language, details: details)
     }
 
     enum CodingKeys: String, CodingKey {
         case ref = "purchaseref"
-        case key, amount, currency, description, brand, phone, language, text
-        case returnURLs = "return_urls"
+        case key, amount, currency, brand, language, details
         case createdAt = "created_at"
         case updatedAt = "updated_at"
         case expiresAt = "expires_at"
-        case status, revision, attempts, notifications, payment
+        case status, revision, attempts, events, payment
         case reviewReasons = "review_reasons"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        ref = try container.decode(String.self, forKey: .ref)
+        key = try container.decode(OrderKey.self, forKey: .key)
+        amount = try container.decode(Amount.self, forKey: .amount)
+        currency = try container.decode(String.self, forKey: .currency)
+        brand = try container.decode(String.self, forKey: .brand)
+        language = try container.decode(Language.self, forKey: .language)
+        createdAt = try container.decode(Timestamp.self, forKey: .createdAt)
+        updatedAt = try container.decode(Timestamp.self, forKey: .updatedAt)
+        expiresAt = try container.decode(Timestamp.self, forKey: .expiresAt)
+        status = try container.decode(OrderStatus.self, forKey: .status)
+        revision = try container.decode(Int.self, forKey: .revision)
+        attempts = try container.decode([Attempt].self, forKey: .attempts)
+        reviewReasons = try container.decode([String].self, forKey: .reviewReasons)
+        if container.contains(.events) {
+            details = try container.decode(OrderDetails.self, forKey: .details)
+            events = try container.decode([EventRecord].self, forKey: .events)
+            payment = try container.decodeIfPresent(Payment.self, forKey: .payment)
+        } else {
+            // A file written before orders knew their operator (TMoney Online's notifications, inline details).
+            let legacy = try LegacyOrderFields(from: decoder)
+            details = legacy.details
+            events = legacy.events
+            payment = legacy.payment
+        }
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(amount, forKey: .amount)
+        try container.encode(attempts, forKey: .attempts)
+        try container.encode(brand, forKey: .brand)
+        try container.encode(createdAt, forKey: .createdAt)
+        try container.encode(currency, forKey: .currency)
+        try container.encode(details, forKey: .details)
+        try container.encode(events, forKey: .events)
+        try container.encode(expiresAt, forKey: .expiresAt)
+        try container.encode(key, forKey: .key)
+        try container.encode(language, forKey: .language)
+        try container.encodeIfPresent(payment, forKey: .payment)
+        try container.encode(ref, forKey: .ref)
+        try container.encode(reviewReasons, forKey: .reviewReasons)
+        try container.encode(revision, forKey: .revision)
+        try container.encode(status, forKey: .status)
+        try container.encode(updatedAt, forKey: .updatedAt)
     }
 }
 
@@ -156,26 +130,17 @@ public struct NewOrder: Sendable, Equatable {
     public let ref: String
     public let amount: Amount
     public let currency: String
-    public let description: String?
     public let brand: String
-    public let phone: String?
     public let language: Language
-    public let text: String?
-    public let returnURLs: ReturnURLs
+    public let details: OrderDetails
 
-    public init(
-        ref: String, amount: Amount, currency: String, description: String?, brand: String, phone: String?,
-        language: Language, text: String?, returnURLs: ReturnURLs
-    ) {
+    public init(ref: String, amount: Amount, currency: String, brand: String, language: Language, details: OrderDetails = OrderDetails()) {
         self.ref = ref
         self.amount = amount
         self.currency = currency
-        self.description = description
         self.brand = brand
-        self.phone = phone
         self.language = language
-        self.text = text
-        self.returnURLs = returnURLs
+        self.details = details
     }
 }
 
@@ -185,51 +150,49 @@ public struct OrderPolicy: Sendable {
     public var brand: String
     public var language: Language
     public var allowedReturnHosts: [String]
-    public var defaultReturnURLs: ReturnURLs
+    /// Details an order gets when it gives none of its own (the configured return pages).
+    public var defaults: OrderDetails
 
-    public init(currency: String, brand: String, language: Language, allowedReturnHosts: [String], defaultReturnURLs: ReturnURLs) {
+    public init(currency: String, brand: String, language: Language, allowedReturnHosts: [String], defaults: OrderDetails = OrderDetails()) {
         self.currency = currency
         self.brand = brand
         self.language = language
         self.allowedReturnHosts = allowedReturnHosts
-        self.defaultReturnURLs = defaultReturnURLs
+        self.defaults = defaults
     }
 }
 
-/// The fields of an order request as text, before validation (from the JSON API or a payment button).
+/// The fields of an order request as text, before validation: from the JSON API, a payment button, `cross button`.
 public struct OrderFields: Sendable, Equatable {
     public var purchaseref: String?
     public var amount: String?
     public var currency: String?
-    public var description: String?
     public var brand: String?
-    public var phone: String?
     public var language: String?
-    public var text: String?
-    public var acceptURL: String?
-    public var declineURL: String?
-    public var cancelURL: String?
+    /// The optional fields by name (`OrderDetails.fields`).
+    public var details: [String: String]
 
-    public init(
-        purchaseref: String? = nil, amount: String? = nil, currency: String? = nil, description: String? = nil,
-        brand: String? = nil, phone: String? = nil, language: String? = nil, text: String? = nil,
-        acceptURL: String? = nil, declineURL: String? = nil, cancelURL: String? = nil
-    ) {
+    public init(purchaseref: String? = nil, amount: String? = nil, currency: String? = nil, brand: String? = nil, language: String? = nil, details: [String: String] = [:]) {
         self.purchaseref = purchaseref
         self.amount = amount
         self.currency = currency
-        self.description = description
         self.brand = brand
-        self.phone = phone
         self.language = language
-        self.text = text
-        self.acceptURL = acceptURL
-        self.declineURL = declineURL
-        self.cancelURL = cancelURL
+        self.details = details
     }
 
-    /// Checks every field against the spec's table and the merchant's policy; all failures at once.
-    /// Empty optional fields count as absent.
+    /// Every field by its name (`purchaseref`, `amount`, …, `accept_url`); names that are not an order's are ignored.
+    public init(values: [String: String]) {
+        self.init(
+            purchaseref: values["purchaseref"], amount: values["amount"], currency: values["currency"], brand: values["brand"],
+            language: values["language"], details: values.filter { OrderDetails.names.contains($0.key) })
+    }
+
+    /// The names an order request may carry.
+    public static let names: Set<String> = OrderDetails.names.union(["purchaseref", "amount", "currency", "brand", "language"])
+
+    /// Checks every field against the spec's table and the merchant's policy; all failures at once. Empty optional
+    /// fields count as absent.
     public func validate(_ policy: OrderPolicy) throws(ValidationErrors) -> NewOrder {
         var errors: [FieldError] = []
         func check<T>(_ body: () throws(FieldError) -> T) -> T? {
@@ -239,38 +202,27 @@ public struct OrderFields: Sendable, Equatable {
 
         let ref = check { () throws(FieldError) in
             guard let purchaseref else { throw FieldError("purchaseref", "is required") }
-            return try Field.purchaseRef(purchaseref)
+            return try FieldRule.purchaseRef(purchaseref)
         }
         let amount = check { () throws(FieldError) in
             guard let amount = present(self.amount) else { throw FieldError("amount", "is required") }
-            return try Field.amount(amount)
+            return try FieldRule.amount(amount)
         }
         let currency = check { () throws(FieldError) in
-            let currency = try Field.currency(present(self.currency) ?? policy.currency)
+            let currency = try FieldRule.currency(present(self.currency) ?? policy.currency)
             guard currency == policy.currency else {
                 throw FieldError("currency", "must be \(policy.currency), the currency this merchant takes")
             }
             return currency
         }
-        let description = check { () throws(FieldError) in try present(self.description).map { v throws(FieldError) in try Field.description(v) } }
-        let brand = check { () throws(FieldError) in try Field.brand(present(self.brand) ?? policy.brand) }
-        let phone = check { () throws(FieldError) in try present(self.phone).map { v throws(FieldError) in try Field.phone(v, field: "phone") } }
-        let language = check { () throws(FieldError) in try present(self.language).map { v throws(FieldError) in try Field.language(v) } ?? policy.language }
-        let text = check { () throws(FieldError) in try present(self.text).map { v throws(FieldError) in try Field.text(v) } }
-        func url(_ value: String?, _ fallback: String?, _ field: String) -> String? {
-            guard let value = present(value) else { return fallback }
-            return check { () throws(FieldError) in try Field.returnURL(value, allowedHosts: policy.allowedReturnHosts, field: field) }
+        let brand = check { () throws(FieldError) in try FieldRule.brand(present(self.brand) ?? policy.brand) }
+        let language = check { () throws(FieldError) in try present(self.language).map { v throws(FieldError) in try FieldRule.language(v) } ?? policy.language }
+        var details = policy.defaults
+        for field in OrderDetails.fields {
+            guard let value = present(self.details[field.name]) else { continue }
+            details[keyPath: field.keyPath] = check { () throws(FieldError) in try field.check(value, policy) }
         }
-        let returnURLs = ReturnURLs(
-            accept: url(acceptURL, policy.defaultReturnURLs.accept, "accept_url"),
-            decline: url(declineURL, policy.defaultReturnURLs.decline, "decline_url"),
-            cancel: url(cancelURL, policy.defaultReturnURLs.cancel, "cancel_url"))
-        guard errors.isEmpty, let ref, let amount, let currency, let description, let brand, let phone, let language,
-              let text else {
-            throw ValidationErrors(errors)
-        }
-        return NewOrder(
-            ref: ref, amount: amount, currency: currency, description: description, brand: brand, phone: phone,
-            language: language, text: text, returnURLs: returnURLs)
+        guard errors.isEmpty, let ref, let amount, let currency, let brand, let language else { throw ValidationErrors(errors) }
+        return NewOrder(ref: ref, amount: amount, currency: currency, brand: brand, language: language, details: details)
     }
 }

@@ -10,7 +10,7 @@ extension OrderFields {
     public static func decode(json: [UInt8]) throws(NotAJSONObject) -> (fields: OrderFields, errors: [FieldError]) {
         do {
             let body = try JSONDecoder().decode(OrderJSON.self, from: Data(json))
-            return (body.fields, body.errors)
+            return (OrderFields(values: body.values), body.errors)
         } catch {
             throw NotAJSONObject()
         }
@@ -19,52 +19,27 @@ extension OrderFields {
 
 /// An order request's JSON, read field by field so that every field of the wrong shape is reported.
 struct OrderJSON: Decodable {
-    var fields = OrderFields()
+    var values: [String: String] = [:]
     var errors: [FieldError] = []
 
-    struct Key: CodingKey {
-        let stringValue: String
-        init(stringValue: String) { self.stringValue = stringValue }
-        var intValue: Int? { nil }
-        init?(intValue: Int) { nil }
-    }
-
-    static let names: Set<String> = [
-        "purchaseref", "amount", "currency", "description", "brand", "phone", "language", "text",
-        "accept_url", "decline_url", "cancel_url",
-    ]
-
     init(from decoder: any Decoder) throws {
-        let container = try decoder.container(keyedBy: Key.self)
-        for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) where !Self.names.contains(key.stringValue) {
-            errors.append(FieldError(key.stringValue, "is not a field of an order"))
-        }
-        func string(_ name: String) -> String? {
-            let key = Key(stringValue: name)
-            guard container.contains(key), (try? container.decodeNil(forKey: key)) == false else { return nil }
-            if let value = try? container.decode(String.self, forKey: key) { return value }
-            errors.append(FieldError(name, "must be a string"))
-            return nil
-        }
-        let amountKey = Key(stringValue: "amount")
-        if container.contains(amountKey), (try? container.decodeNil(forKey: amountKey)) == false {
-            if let whole = try? container.decode(Int64.self, forKey: amountKey) {
-                fields.amount = String(whole)
-            } else if let text = try? container.decode(String.self, forKey: amountKey) {
-                fields.amount = text
-            } else {
+        let container = try decoder.container(keyedBy: NamedKey.self)
+        for key in container.allKeys.sorted(by: { $0.stringValue < $1.stringValue }) {
+            let name = key.stringValue
+            guard OrderFields.names.contains(name) else {
+                errors.append(FieldError(name, "is not a field of an order"))
+                continue
+            }
+            if (try? container.decodeNil(forKey: key)) == true { continue }
+            if let text = try? container.decode(String.self, forKey: key) {
+                values[name] = text
+            } else if name == "amount", let whole = try? container.decode(Int64.self, forKey: key) {
+                values[name] = String(whole)
+            } else if name == "amount" {
                 errors.append(FieldError("amount", "must be a whole number of F CFA, with no decimal point"))
+            } else {
+                errors.append(FieldError(name, "must be a string"))
             }
         }
-        fields.purchaseref = string("purchaseref")
-        fields.currency = string("currency")
-        fields.description = string("description")
-        fields.brand = string("brand")
-        fields.phone = string("phone")
-        fields.language = string("language")
-        fields.text = string("text")
-        fields.acceptURL = string("accept_url")
-        fields.declineURL = string("decline_url")
-        fields.cancelURL = string("cancel_url")
     }
 }

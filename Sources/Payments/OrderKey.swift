@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Support
 
 /// The name an order is filed under: 32 hex digits of SHA-256 of its purchaseref. Any reference, of any
 /// characters (`../../x`, `CON`, 250 × `é`), gives a safe file name of fixed length, distinct for distinct
@@ -8,14 +9,12 @@ public struct OrderKey: Sendable, Hashable, Codable, CustomStringConvertible, Co
     public let hex: String
 
     public init(ref: String) {
-        hex = String(SHA256.hash(data: Data(ref.utf8)).hexString.prefix(32))
+        hex = String(Hex.encode(SHA256.hash(data: Data(ref.utf8))).prefix(32))
     }
 
     /// A key as found in a file name or a link: exactly 32 lowercase hex digits.
     public init?(hex: String) {
-        guard hex.utf8.count == 32, hex.utf8.allSatisfy({
-            ($0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9")) || ($0 >= UInt8(ascii: "a") && $0 <= UInt8(ascii: "f"))
-        }) else { return nil }
+        guard Hex.isLowercase(hex.utf8, count: 32) else { return nil }
         self.hex = hex
     }
 
@@ -41,10 +40,16 @@ public struct OrderKey: Sendable, Hashable, Codable, CustomStringConvertible, Co
 /// short enough for TMoney's 150-character return URLs.
 public struct OrderLink: Sendable {
     private let key: SymmetricKey
+    /// How shoppers reach Cross: `https://pay.example.tg`.
+    public let publicURL: String
 
-    public init(secret: String) {
+    public init(secret: String, publicURL: String) {
         key = SymmetricKey(data: Data(secret.utf8))
+        self.publicURL = publicURL
     }
+
+    /// The page that takes the shopper to pay the order: `https://pay.example.tg/pay/<token>`.
+    public func checkoutURL(for orderKey: OrderKey) -> String { publicURL + "/pay/" + token(for: orderKey) }
 
     /// `<32 hex key>-<16 hex MAC>`.
     public func token(for orderKey: OrderKey) -> String {
@@ -55,34 +60,10 @@ public struct OrderLink: Sendable {
     public func orderKey(fromToken token: String) -> OrderKey? {
         let parts = token.split(separator: "-", omittingEmptySubsequences: false)
         guard parts.count == 2, let orderKey = OrderKey(hex: String(parts[0])), parts[1].utf8.count == 16 else { return nil }
-        let expected = Array(mac(orderKey.hex).utf8)
-        let given = Array(parts[1].utf8)
-        var difference: UInt8 = 0
-        for index in 0..<16 { difference |= expected[index] ^ given[index] }
-        return difference == 0 ? orderKey : nil
+        return ConstantTime.equal(mac(orderKey.hex).utf8, parts[1].utf8) ? orderKey : nil
     }
 
     private func mac(_ text: String) -> String {
-        String(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key).hexString.prefix(16))
+        String(Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(text.utf8), using: key)).prefix(16))
     }
-}
-
-extension Sequence where Element == UInt8 {
-    public var hexString: String {
-        let digits = Array("0123456789abcdef".utf8)
-        var out: [UInt8] = []
-        for byte in self {
-            out.append(digits[Int(byte >> 4)])
-            out.append(digits[Int(byte & 0x0F)])
-        }
-        return String(decoding: out, as: UTF8.self)
-    }
-}
-
-extension Digest {
-    var hexString: String { withUnsafeBytes { Array($0).hexString } }
-}
-
-extension HashedAuthenticationCode {
-    var hexString: String { withUnsafeBytes { Array($0).hexString } }
 }

@@ -1,5 +1,6 @@
 import Crypto
 import Foundation
+import Support
 
 /// A payment button a merchant pastes into any page: a form that posts an order's fields to Cross's
 /// `/checkout`, with an HMAC-SHA256 signature made with the merchant's button secret, so that nobody can
@@ -9,11 +10,15 @@ import Foundation
 /// (lengths in bytes, so that no value can be shifted into its neighbour); an absent field counts as empty.
 /// A field outside that list, or one given twice, makes the button invalid.
 public enum PaymentButton {
-    /// Every field a button may carry, in the order they are signed.
-    public static let fields = [
+    /// The fields of the first buttons, in the order they are signed; absent ones count as empty. Fixed: buttons
+    /// already pasted on merchants' pages must keep verifying.
+    static let signedAlways = [
         "purchaseref", "amount", "currency", "description", "phone", "language", "text",
         "accept_url", "decline_url", "cancel_url", "expires",
     ]
+
+    /// Every field a button may carry: the first ones, then any order detail added since (signed only when set).
+    public static let fields = signedAlways + OrderDetails.fields.map(\.name).filter { !signedAlways.contains($0) }
     public static let signatureField = "signature"
 
     public enum Refusal: Error, Sendable, Equatable, CustomStringConvertible {
@@ -41,6 +46,7 @@ public enum PaymentButton {
         var bytes = Array("cross-button-v1\n".utf8)
         for name in fields {
             let value = values[name] ?? ""
+            if value.isEmpty && !signedAlways.contains(name) { continue }
             bytes += Array("\(name):\(value.utf8.count):".utf8) + Array(value.utf8) + [UInt8(ascii: "\n")]
         }
         return bytes
@@ -48,7 +54,7 @@ public enum PaymentButton {
 
     /// The signature of a button's fields: 64 hex digits.
     public static func sign(_ values: [String: String], secret: String) -> String {
-        Array(HMAC<SHA256>.authenticationCode(for: canonical(values), using: SymmetricKey(data: Data(secret.utf8)))).hexString
+        Hex.encode(HMAC<SHA256>.authenticationCode(for: canonical(values), using: SymmetricKey(data: Data(secret.utf8))))
     }
 
     /// The button's fields, if its signature is right (checked in constant time) and it has not expired.
@@ -66,7 +72,7 @@ public enum PaymentButton {
             values[name] = value
         }
         guard let signature, !signature.isEmpty else { throw .missingSignature }
-        guard let given = bytes(fromHex: signature), given.count == 32 else { throw .badSignature }
+        guard let given = Hex.decode(signature), given.count == 32 else { throw .badSignature }
         let valid = HMAC<SHA256>.isValidAuthenticationCode(given, authenticating: canonical(values), using: SymmetricKey(data: Data(secret.utf8)))
         guard valid else { throw .badSignature }
         if let expires = values["expires"], !expires.isEmpty {
@@ -79,32 +85,7 @@ public enum PaymentButton {
 
     /// A fresh reference for a button that leaves it to Cross (an item sold many times): `BTN-20261126-K3Q9X2M7WD`.
     public static func newReference(at time: Timestamp) -> String {
-        let alphabet = Array("ABCDEFGHJKMNPQRSTVWXYZ23456789")
-        var generator = SystemRandomNumberGenerator()
-        let suffix = String((0..<10).map { _ in alphabet[Int(generator.next(upperBound: UInt32(alphabet.count)))] })
+        let suffix = SecureRandom.string(10, from: "ABCDEFGHJKMNPQRSTVWXYZ23456789")
         return "BTN-" + time.iso8601.prefix(10).replacingOccurrences(of: "-", with: "") + "-" + suffix
-    }
-
-    private static func bytes(fromHex text: String) -> [UInt8]? {
-        let digits = Array(text.utf8)
-        guard digits.count % 2 == 0 else { return nil }
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(digits.count / 2)
-        var index = 0
-        while index < digits.count {
-            guard let high = hex(digits[index]), let low = hex(digits[index + 1]) else { return nil }
-            bytes.append(high << 4 | low)
-            index += 2
-        }
-        return bytes
-    }
-
-    private static func hex(_ digit: UInt8) -> UInt8? {
-        switch digit {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): digit - UInt8(ascii: "A") + 10
-        default: nil
-        }
     }
 }

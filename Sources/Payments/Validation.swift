@@ -26,7 +26,7 @@ public struct ValidationErrors: Error, Sendable, Equatable, CustomStringConverti
 /// The rules of TMoney Online's order form (the spec's table), one function per kind of field. Each returns
 /// the value to keep (normalised where that is harmless, such as spaces in a phone number) or throws a
 /// `FieldError` naming the field. Lengths are counted in Unicode code points, as TMoney's PHP `mb_strlen`.
-public enum Field {
+public enum FieldRule {
     /// `purchaseref`: 1 to 250 characters. Anything printable is allowed; control characters are not, since
     /// a browser rewrites line breaks in form fields and the reference would come back changed.
     public static func purchaseRef(_ value: String, field: String = "purchaseref") throws(FieldError) -> String {
@@ -151,11 +151,11 @@ public enum Field {
         }
     }
 
-    static func isControl(_ scalar: Unicode.Scalar) -> Bool {
+    public static func isControl(_ scalar: Unicode.Scalar) -> Bool {
         scalar.value < 0x20 || (0x7F...0x9F).contains(scalar.value) || scalar.value == 0x2028 || scalar.value == 0x2029
     }
 
-    static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
+    public static func isDigit(_ byte: UInt8) -> Bool { byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9") }
 }
 
 /// The languages TMoney's payment page speaks.

@@ -1,12 +1,13 @@
 import FastCGI
 import Payments
+import TMoneyOnline
 
 /// What TMoney will tell a merchant about a finished payment, and how: worked out from the payment alone,
 /// before any network call, so that the rules (every parameter, in the spec's order; the scenario's
 /// switches) are tested without a server.
 public struct NotificationPlan: Sendable, Equatable {
     public let merchantID: String
-    public let notification: Payments.Notification
+    public let notification: TMoneyOnline.Notification
     /// The merchant's notification URL with the parameters as its query string.
     public let url: String
     /// How many times it is sent, one after the other: 1, or 2 for `twice`.
@@ -22,7 +23,7 @@ public struct NotificationPlan: Sendable, Equatable {
     ) -> NotificationPlan? {
         guard let outcome = transaction.outcome, !transaction.scenario.drop else { return nil }
         let order = transaction.order
-        let notification = Payments.Notification(
+        let notification = TMoneyOnline.Notification(
             purchaseref: order.purchaseref,
             // A negative amount is no amount at all: 0 is the furthest a test can push a mismatch down.
             amount: max(0, order.amount.francs + transaction.scenario.amountDelta),

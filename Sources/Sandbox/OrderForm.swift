@@ -61,28 +61,28 @@ public struct OrderForm: Sendable, Equatable {
         func optional(_ name: String) -> String? { form[name].flatMap { $0.isEmpty ? nil : $0 } }
 
         let sessionID = required("sessionid")
-        let merchantID = required("merchantid").flatMap { value in check { () throws(FieldError) in try Field.merchantID(value) } }
-        let amount = required("amount").flatMap { value in check { () throws(FieldError) in try Field.amount(value) } }
-        let currency = required("currency").flatMap { value in check { () throws(FieldError) in try Field.currency(value) } }
-        let purchaseref = required("purchaseref").flatMap { value in check { () throws(FieldError) in try Field.purchaseRef(value) } }
+        let merchantID = required("merchantid").flatMap { value in check { () throws(FieldError) in try FieldRule.merchantID(value) } }
+        let amount = required("amount").flatMap { value in check { () throws(FieldError) in try FieldRule.amount(value) } }
+        let currency = required("currency").flatMap { value in check { () throws(FieldError) in try FieldRule.currency(value) } }
+        let purchaseref = required("purchaseref").flatMap { value in check { () throws(FieldError) in try FieldRule.purchaseRef(value) } }
         var phone: String?
         let phones = phoneFields.compactMap { name in optional(name).map { (name: name, value: $0) } }
         if phones.count == 2 && phones[0].value != phones[1].value {
             errors.append(FieldError(phones[1].name, "differs from \(phones[0].name): send the phone number once"))
-        } else if let given = phones.first, check({ () throws(FieldError) in try Field.phone(given.value, field: given.name) }) != nil {
+        } else if let given = phones.first, check({ () throws(FieldError) in try FieldRule.phone(given.value, field: given.name) }) != nil {
             phone = given.value
         }
         var brand: String?
         if let value = form["brand"] {
             // Present but empty: TMoney shows the merchant's own name instead.
-            brand = value.allSatisfy(\.isWhitespace) ? "" : check { () throws(FieldError) in try Field.brand(value) }
+            brand = value.allSatisfy(\.isWhitespace) ? "" : check { () throws(FieldError) in try FieldRule.brand(value) }
         } else {
             errors.append(FieldError("brand", "is required (it may be empty: the merchant's name is shown then)"))
         }
-        let description = optional("description").flatMap { value in check { () throws(FieldError) in try Field.description(value) } }
-        let text = optional("text").flatMap { value in check { () throws(FieldError) in try Field.text(value) } }
+        let description = optional("description").flatMap { value in check { () throws(FieldError) in try FieldRule.description(value) } }
+        let text = optional("text").flatMap { value in check { () throws(FieldError) in try FieldRule.text(value) } }
         var language: Language? = .fr
-        if let value = optional("language") { language = check { () throws(FieldError) in try Field.language(value) } }
+        if let value = optional("language") { language = check { () throws(FieldError) in try FieldRule.language(value) } }
         func url(_ name: String) -> String? {
             optional(name).flatMap { value in check { () throws(FieldError) in try WebAddress.check(value, field: name, limit: 150) } }
         }

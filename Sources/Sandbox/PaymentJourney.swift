@@ -1,5 +1,6 @@
 import Logging
 import Payments
+import Support
 
 /// What the shopper sees next.
 public enum PaymentStep: Sendable, Equatable {
@@ -142,7 +143,7 @@ extension TMoneySandbox {
         let language = transaction.order.language
         let text = words.word("sms_paid", language, [
             "amount": amount.formatted, "brand": transaction.order.brand, "paymentref": paymentref,
-            "balance": Francs.formatted(record.balance),
+            "balance": Amount.formatted(francs: record.balance),
         ])
         send(SMS(phone: account.phone, text: text, code: nil, sentAt: now, merchantID: transaction.merchantID,
                  purchaseref: transaction.order.purchaseref), to: &state)

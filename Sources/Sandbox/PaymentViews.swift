@@ -1,5 +1,7 @@
 import FastCGI
 import Payments
+import WebPages
+import Support
 
 /// TMoney's pages for the shopper, in the order's language: each step of the journey, and the way back to
 /// the merchant. Every value goes through the templates' escaping.
@@ -11,13 +13,13 @@ enum PaymentViews {
             var context = summary(transaction)
             context["phone"] = order.phone ?? ""
             context["phoneLocked"] = order.phone != nil
-            if let notice { context["notice"] = text(notice, order.language, pages.words) }
+            if let notice { context["notice"] = text(notice, order.language, pages.strings) }
             return pages.page("payment", order.language, title: title(transaction, pages), context)
         case .code(let transaction, let notice):
             var context = summary(transaction)
             // Where the code went, never the code: the shopper reads it on their phone (here, the outbox).
             context["phone"] = transaction.authenticatedPhone ?? ""
-            if let notice { context["notice"] = text(notice, transaction.order.language, pages.words) }
+            if let notice { context["notice"] = text(notice, transaction.order.language, pages.strings) }
             return pages.page("code", transaction.order.language, title: title(transaction, pages), context)
         case .confirmation(let transaction):
             var context = summary(transaction)
@@ -32,7 +34,7 @@ enum PaymentViews {
             }
             // Neither the form nor the merchant's settings name a page for this outcome: say how it ended.
             var context = summary(transaction)
-            context["message"] = pages.words.word("ended_" + outcome.kind.rawValue, transaction.order.language)
+            context["message"] = pages.strings.word("ended_" + outcome.kind.rawValue, transaction.order.language)
             return pages.page("ended", transaction.order.language, title: title(transaction, pages), context)
         }
     }
@@ -50,10 +52,10 @@ enum PaymentViews {
     }
 
     private static func title(_ transaction: Transaction, _ pages: SandboxPages) -> String {
-        pages.words.word("payment_title", transaction.order.language) + " · " + transaction.order.brand
+        pages.strings.word("payment_title", transaction.order.language) + " · " + transaction.order.brand
     }
 
-    private static func text(_ notice: PaymentStep.Notice, _ language: Language, _ words: Words) -> String {
+    private static func text(_ notice: PaymentStep.Notice, _ language: Language, _ words: StringTable) -> String {
         switch notice {
         case .missingCredentials: words.word("missing_credentials", language)
         case .wrongCredentials(let left):

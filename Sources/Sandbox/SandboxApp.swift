@@ -93,9 +93,9 @@ public struct SandboxApp: Sendable {
             return PaymentViews.response(for: try sandbox.advance(key, action), pages)
         } catch .unknownPayment {
             let language = Language.fr
-            let heading = pages.words.word("unknown_payment_title", language)
+            let heading = pages.strings.word("unknown_payment_title", language)
             throw HTTPError(page: pages.page("error", language, title: heading, [
-                "heading": heading, "message": pages.words.word("unknown_payment_body", language),
+                "heading": heading, "message": pages.strings.word("unknown_payment_body", language),
             ], status: .notFound), message: "no such payment")
         } catch {
             throw Self.httpError(error)
@@ -109,9 +109,9 @@ public struct SandboxApp: Sendable {
         let language = form["language"].flatMap(Language.init(rawValue:)) ?? .fr
         let merchant = form["merchantid"].flatMap(sandbox.configuration.merchant)
         let back = OrderForm.declineURL(in: form) ?? merchant?.returnURLs.decline
-        let heading = pages.words.word("form_refused_title", language)
+        let heading = pages.strings.word("form_refused_title", language)
         var context: [String: Any] = [
-            "heading": heading, "message": pages.words.word("form_refused_body", language),
+            "heading": heading, "message": pages.strings.word("form_refused_body", language),
             "invalid": ["fields": errors.map { ["field": $0.field, "message": $0.message] }],
         ]
         // Only values that exist go in a context: Mustache shows "nil" for an absent one.

@@ -1,5 +1,7 @@
 import Foundation
 import Payments
+import Support
+import TMoneyOnline
 
 /// What the TMoney administrator would have set up: merchants, shoppers' accounts as they open, and timings.
 /// One JSON file (`config/sandbox.dev.json`), read at start; a bad value stops start-up with its key named.
@@ -44,34 +46,14 @@ public struct SandboxConfiguration: Sendable {
     public func merchant(_ id: String) -> Merchant? { merchants.first { $0.id == id } }
     public func account(_ phone: String) -> Account? { accounts.first { $0.phone == phone } }
 
-    public struct Invalid: Error, Sendable, CustomStringConvertible {
-        public let key: String
-        public let problem: String
-        public var description: String { "sandbox configuration: \(key) \(problem)" }
+    public typealias Invalid = ConfigurationError
+
+    public static func load(path: String) throws(ConfigurationError) -> SandboxConfiguration {
+        try SandboxConfiguration(ConfigFile.read(File.self, path: path, subject: "sandbox configuration"))
     }
 
-    public static func load(path: String) throws(Invalid) -> SandboxConfiguration {
-        let data: Data
-        do {
-            data = try Data(contentsOf: URL(fileURLWithPath: path))
-        } catch {
-            throw Invalid(key: path, problem: "cannot be read: \(error.localizedDescription)")
-        }
-        return try parse(data, name: path)
-    }
-
-    public static func parse(_ data: Data, name: String = "the file") throws(Invalid) -> SandboxConfiguration {
-        let file: File
-        do {
-            file = try JSONDecoder().decode(File.self, from: data)
-        } catch let DecodingError.typeMismatch(_, context), let DecodingError.valueNotFound(_, context) {
-            throw Invalid(key: keyPath(context.codingPath), problem: "has the wrong type")
-        } catch let DecodingError.keyNotFound(key, context) {
-            throw Invalid(key: keyPath(context.codingPath + [key]), problem: "is missing")
-        } catch {
-            throw Invalid(key: name, problem: "is not valid JSON: \(error)")
-        }
-        return try SandboxConfiguration(file)
+    public static func parse(_ data: Data, name: String = "the file") throws(ConfigurationError) -> SandboxConfiguration {
+        try SandboxConfiguration(ConfigFile.decode(File.self, from: data, name: name, subject: "sandbox configuration"))
     }
 
     /// The file as written: snake_case keys.
@@ -104,19 +86,19 @@ public struct SandboxConfiguration: Sendable {
 
     init(_ file: File) throws(Invalid) {
         func check<T>(_ key: String, _ body: () throws(FieldError) -> T) throws(Invalid) -> T {
-            do { return try body() } catch { throw Invalid(key: key, problem: error.message) }
+            do { return try body() } catch { throw Invalid("sandbox configuration", key: key, problem: error.message) }
         }
-        guard !file.merchants.isEmpty else { throw Invalid(key: "merchants", problem: "must name at least one merchant") }
+        guard !file.merchants.isEmpty else { throw Invalid("sandbox configuration", key: "merchants", problem: "must name at least one merchant") }
         var merchants: [Merchant] = []
         for (index, entry) in file.merchants.enumerated() {
             let key = "merchants[\(index)]"
-            let id = try check(key + ".merchant_id") { () throws(FieldError) in try Field.merchantID(entry.merchant_id) }
+            let id = try check(key + ".merchant_id") { () throws(FieldError) in try FieldRule.merchantID(entry.merchant_id) }
             guard !merchants.contains(where: { $0.id == id }) else {
-                throw Invalid(key: key + ".merchant_id", problem: "repeats merchant \(id)")
+                throw Invalid("sandbox configuration", key: key + ".merchant_id", problem: "repeats merchant \(id)")
             }
-            let name = try check(key + ".name") { () throws(FieldError) in try Field.brand(entry.name, field: "name") }
+            let name = try check(key + ".name") { () throws(FieldError) in try FieldRule.brand(entry.name, field: "name") }
             guard !entry.allowed_addresses.isEmpty else {
-                throw Invalid(key: key + ".allowed_addresses", problem: "must name the merchant's server addresses (it is empty)")
+                throw Invalid("sandbox configuration", key: key + ".allowed_addresses", problem: "must name the merchant's server addresses (it is empty)")
             }
             let addresses = try check(key + ".allowed_addresses") { () throws(FieldError) in try AddressAllowlist(entry.allowed_addresses) }
             let notificationURL = try check(key + ".notification_url") { () throws(FieldError) in
@@ -130,7 +112,7 @@ public struct SandboxConfiguration: Sendable {
             do {
                 scenario = try Scenario(parsing: entry.scenario ?? "")
             } catch {
-                throw Invalid(key: key + ".scenario", problem: error.description)
+                throw Invalid("sandbox configuration", key: key + ".scenario", problem: error.description)
             }
             merchants.append(Merchant(
                 id: id, name: name, allowedAddresses: addresses, notificationURL: notificationURL,
@@ -143,22 +125,22 @@ public struct SandboxConfiguration: Sendable {
         for (index, entry) in file.accounts.enumerated() {
             let key = "accounts[\(index)]"
             guard entry.phone.utf8.count == 8, PhoneNumber.local(entry.phone) == entry.phone else {
-                throw Invalid(key: key + ".phone", problem: "must be a local number of 8 digits, such as 90000001")
+                throw Invalid("sandbox configuration", key: key + ".phone", problem: "must be a local number of 8 digits, such as 90000001")
             }
             guard !accounts.contains(where: { $0.phone == entry.phone }) else {
-                throw Invalid(key: key + ".phone", problem: "repeats account \(entry.phone)")
+                throw Invalid("sandbox configuration", key: key + ".phone", problem: "repeats account \(entry.phone)")
             }
             guard entry.pin.utf8.count == 4, entry.pin.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-                throw Invalid(key: key + ".pin", problem: "must be 4 digits")
+                throw Invalid("sandbox configuration", key: key + ".pin", problem: "must be 4 digits")
             }
-            // Bounds of what a merchant reading the notification accepts (see Payments.Notification.parse).
+            // Bounds of what a merchant reading the notification accepts (see TMoneyOnline.Notification.parse).
             guard !entry.name.isEmpty, entry.name.unicodeScalars.count <= 150 else {
-                throw Invalid(key: key + ".name", problem: "must be 1 to 150 characters")
+                throw Invalid("sandbox configuration", key: key + ".name", problem: "must be 1 to 150 characters")
             }
             guard !entry.client_id.isEmpty, entry.client_id.unicodeScalars.count <= 64 else {
-                throw Invalid(key: key + ".client_id", problem: "must be 1 to 64 characters")
+                throw Invalid("sandbox configuration", key: key + ".client_id", problem: "must be 1 to 64 characters")
             }
-            guard entry.balance >= 0 else { throw Invalid(key: key + ".balance", problem: "must be 0 or more francs") }
+            guard entry.balance >= 0 else { throw Invalid("sandbox configuration", key: key + ".balance", problem: "must be 0 or more francs") }
             accounts.append(Account(
                 phone: entry.phone, pin: entry.pin, name: entry.name, clientID: entry.client_id, openingBalance: entry.balance))
         }
@@ -166,27 +148,15 @@ public struct SandboxConfiguration: Sendable {
         self.accounts = accounts
         sessionLifetimeSeconds = file.session_lifetime_seconds ?? 180
         guard (1...86_400).contains(sessionLifetimeSeconds) else {
-            throw Invalid(key: "session_lifetime_seconds", problem: "must be 1 to 86400")
+            throw Invalid("sandbox configuration", key: "session_lifetime_seconds", problem: "must be 1 to 86400")
         }
         paymentLifetimeSeconds = file.payment_lifetime_seconds ?? 600
         guard (1...86_400).contains(paymentLifetimeSeconds) else {
-            throw Invalid(key: "payment_lifetime_seconds", problem: "must be 1 to 86400")
+            throw Invalid("sandbox configuration", key: "payment_lifetime_seconds", problem: "must be 1 to 86400")
         }
         notificationTimeoutSeconds = file.notification_timeout_seconds ?? 10
         guard (0.1...120).contains(notificationTimeoutSeconds) else {
-            throw Invalid(key: "notification_timeout_seconds", problem: "must be 0.1 to 120")
+            throw Invalid("sandbox configuration", key: "notification_timeout_seconds", problem: "must be 0.1 to 120")
         }
-    }
-
-    private static func keyPath(_ path: [any CodingKey]) -> String {
-        var text = ""
-        for key in path {
-            if let index = key.intValue {
-                text += "[\(index)]"
-            } else {
-                text += (text.isEmpty ? "" : ".") + key.stringValue
-            }
-        }
-        return text
     }
 }

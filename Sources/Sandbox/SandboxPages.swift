@@ -1,25 +1,18 @@
 import FastCGI
 import Foundation
-import Mustache
 import Payments
+import WebPages
 
 /// The sandbox's templates (`Templates/*.mustache`), words (`Templates/strings.json`) and stylesheet
-/// (`Templates/style.css`), loaded once at start. `{{value}}` is HTML-escaped by Mustache; no template uses
-/// the unescaped `{{{value}}}`.
+/// (`Templates/style.css`), loaded once at start, rendered as Cross's own pages are. Never cached: each page
+/// shows a payment's current state.
 public struct SandboxPages: Sendable {
-    private let library: MustacheLibrary
-    public let words: Words
+    private let pages: Pages
     /// Served at `/sandbox/style.css`, after Cross's `/style.css`: the rules of TMoney's own pages.
     let stylesheet: [UInt8]
 
     public init(directory: String) throws {
-        var templates: [String: MustacheTemplate] = [:]
-        for file in try FileManager.default.contentsOfDirectory(atPath: directory) where file.hasSuffix(".mustache") {
-            let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
-            templates[String(file.dropLast(".mustache".count))] = try MustacheTemplate(string: text)
-        }
-        library = MustacheLibrary(templates: templates)
-        words = try Words(file: directory + "/strings.json")
+        pages = try Pages(directory: directory)
         stylesheet = Array(try Data(contentsOf: URL(fileURLWithPath: directory + "/style.css")))
     }
 
@@ -31,17 +24,10 @@ public struct SandboxPages: Sendable {
         return try SandboxPages(directory: path)
     }
 
-    /// `template` in `language`, its words under `t`. Never cached: each page shows a payment's current state.
+    public var strings: StringTable { pages.strings }
+
+    /// `template` in `language`, its words under `t`.
     func page(_ template: String, _ language: Language, title: String, _ context: [String: Any], status: HTTPStatus = .ok) -> Response {
-        var context = context
-        context["t"] = words.all(language)
-        context["lang"] = language.rawValue
-        context["title"] = title
-        guard let html = library.render(context, withTemplate: template) else {
-            preconditionFailure("no template named \(template)")
-        }
-        var response = Response.html(html, status: status)
-        response.headers.append(("Cache-Control", "no-store"))
-        return response
+        pages.page(template, language, title: title, context, status: status)
     }
 }

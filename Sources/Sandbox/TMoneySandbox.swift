@@ -2,13 +2,16 @@ import FastCGI
 import Foundation
 import Logging
 import Payments
+import WebPages
+import Support
+import TMoneyOnline
 
 /// TMoney Online as a merchant and its shoppers meet it: session ids for merchants' servers, payments that
 /// open with an order form and end with a notification. One instance serves every worker thread: its state
 /// sits behind one lock, and every change is saved before it counts.
 public final class TMoneySandbox: Sendable {
     public let configuration: SandboxConfiguration
-    let words: Words
+    let words: StringTable
     let logger: Logger
     private let state: Lock<SandboxState>
     private let file: StateFile
@@ -18,7 +21,7 @@ public final class TMoneySandbox: Sendable {
     /// Loads the state file (a fresh state when there is none). `clock` is the time everything is measured
     /// by: tests move it instead of waiting.
     public init(
-        configuration: SandboxConfiguration, stateFile: StateFile, words: Words, dispatcher: any NotificationDispatcher,
+        configuration: SandboxConfiguration, stateFile: StateFile, words: StringTable, dispatcher: any NotificationDispatcher,
         logger: Logger = Logger(label: "sandbox"), clock: @escaping @Sendable () -> Timestamp = { .now() }
     ) throws(StateFile.Failure) {
         self.configuration = configuration
@@ -75,7 +78,7 @@ public final class TMoneySandbox: Sendable {
             let expiresAt = now.adding(seconds: configuration.sessionLifetimeSeconds)
             state.sessions[id] = IssuedSession(merchantID: merchant.id, issuedAt: now, expiresAt: expiresAt, usedAt: nil)
             logger.info("session issued", metadata: [
-                "merchant": "\(merchant.id)", "session": "\(SessionID(id)?.redacted ?? "")", "expires": "\(expiresAt.iso8601)",
+                "merchant": "\(merchant.id)", "session": "\(TMoneyOnline.SessionID(id)?.redacted ?? "")", "expires": "\(expiresAt.iso8601)",
             ])
             return (.issued(id), [])
         }
@@ -102,7 +105,7 @@ public final class TMoneySandbox: Sendable {
                 expiresAt: now.adding(seconds: configuration.paymentLifetimeSeconds), stage: .credentials)
             logger.info("payment opened", metadata: [
                 "ref": "\(transaction.order.purchaseref)", "merchant": "\(merchant.id)", "payid": "\(transaction.payid)",
-                "amount": "\(transaction.order.amount.francs)", "session": "\(SessionID(form.sessionID)?.redacted ?? "(not a session id)")",
+                "amount": "\(transaction.order.amount.francs)", "session": "\(TMoneyOnline.SessionID(form.sessionID)?.redacted ?? "(not a session id)")",
                 "scenario": "\(transaction.scenario == Scenario() ? "normal" : transaction.scenario.description)",
             ])
             var plans: [NotificationPlan] = []

@@ -12,7 +12,7 @@ enum ToolViews {
             let record = state.accounts[account.phone] ?? AccountState(balance: account.openingBalance)
             var row: [String: Any] = [
                 "phone": account.phone, "name": account.name, "clientID": account.clientID,
-                "balance": Francs.formatted(record.balance), "blocked": record.blocked,
+                "balance": Amount.formatted(francs: record.balance), "blocked": record.blocked,
             ]
             if record.failedLogins > 0 { row["failedLogins"] = record.failedLogins }
             return row

@@ -1,4 +1,5 @@
 import Payments
+import TMoneyOnline
 
 /// One payment on TMoney's page, from the order form to its outcome: what TMoney calls a transaction.
 public struct Transaction: Sendable, Equatable, Codable {
@@ -62,7 +63,7 @@ public struct Outcome: Sendable, Equatable, Codable {
         case paymentFailed = "payment_failed"
         case expiredSession = "expired_session"
 
-        public var status: Payments.Notification.Status { self == .paid ? .ok : .nok }
+        public var status: TMoneyOnline.Notification.Status { self == .paid ? .ok : .nok }
 
         /// The notification's `error`.
         public var error: String {

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CrossApp
+import AdminDashboard
 import Foundation
 
 /// `cross admin …`: what the orders dashboard (`/admin/`) needs.

@@ -1,7 +1,9 @@
 import ArgumentParser
+import CheckoutWeb
 import CrossApp
 import Foundation
 import Payments
+import WebPages
 
 struct Button: ParsableCommand {
     static let configuration = CommandConfiguration(
@@ -21,6 +23,8 @@ struct Button: ParsableCommand {
     @Option(name: .customLong("accept-url")) var acceptURL: String?
     @Option(name: .customLong("decline-url")) var declineURL: String?
     @Option(name: .customLong("cancel-url")) var cancelURL: String?
+    @Option(name: .customLong("field"), help: "Any optional field of an order as NAME=VALUE, repeatable (\(OrderDetails.fields.map(\.name).joined(separator: ", "))).")
+    var fields: [String] = []
 
     func run() throws {
         let configuration = try config.load()
@@ -34,6 +38,13 @@ struct Button: ParsableCommand {
         values["accept_url"] = acceptURL
         values["decline_url"] = declineURL
         values["cancel_url"] = cancelURL
+        for field in fields {
+            let parts = field.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false).map(String.init)
+            guard parts.count == 2, OrderDetails.names.contains(parts[0]) else {
+                throw fail("--field must be NAME=VALUE with NAME one of \(OrderDetails.fields.map(\.name).joined(separator: ", ")), not \"\(field)\"")
+            }
+            values[parts[0]] = parts[1]
+        }
         if let expires {
             let now = Timestamp.now()
             if let seconds = Int64(expires), seconds > 0 {
@@ -45,7 +56,7 @@ struct Button: ParsableCommand {
                 throw fail("--expires must be a time such as 2026-12-31T23:59:59Z or a number of seconds, not \"\(expires)\"")
             }
         }
-        let snippet = ButtonSnippet(configuration: configuration, pages: try Pages.bundled())
+        let snippet = ButtonSnippet(policy: configuration.orderPolicy, settings: configuration.checkout, pages: try Pages.bundled())
         do {
             print(try snippet.render(values), terminator: "")
         } catch {

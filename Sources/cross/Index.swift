@@ -1,7 +1,8 @@
 import ArgumentParser
 import CrossApp
 import Foundation
-import OrderStore
+import FlatFileStore
+import OrderStorage
 import Payments
 
 /// `cross index …`: the compact order index (`index/orders.tsv`) the dashboard lists orders from.
@@ -24,27 +25,19 @@ struct IndexCommand: ParsableCommand {
             let configuration = try config.load()
             let store = try config.openStore(configuration)
             let started = Date()
-            var orders: [Order] = []
-            var damaged = 0
-            for result in store.allOrders() {
-                switch result {
-                case .success(let order):
-                    orders.append(order)
-                case .failure(let error):
-                    damaged += 1
-                    FileHandle.standardError.write(Data("cross: \(error)\n".utf8))
-                }
-            }
-            var counts: [OrderStatus: Int] = [:]
-            for order in orders { counts[order.status, default: 0] += 1 }
-            let written: Int
+            let rebuilt: (orders: [Order], damaged: [StoreError])
             do {
-                written = try store.index.rebuild(from: orders)
+                rebuilt = try store.rebuildIndex()
             } catch {
                 throw fail("\(error)")
             }
+            for error in rebuilt.damaged { FileHandle.standardError.write(Data("cross: \(error)\n".utf8)) }
+            var counts: [OrderStatus: Int] = [:]
+            for order in rebuilt.orders { counts[order.status, default: 0] += 1 }
+            let written = rebuilt.orders.count
+            let damaged = rebuilt.damaged.count
             let seconds = Date().timeIntervalSince(started)
-            print("index rebuilt: \(store.index.path)")
+            print("index rebuilt: \(store.directory)/index/orders.tsv")
             print("orders       \(written) (" + OrderStatus.allCases.map { "\($0.rawValue) \(counts[$0] ?? 0)" }.joined(separator: ", ") + ")")
             print("damaged      \(damaged)" + (damaged > 0 ? " (left out; see above)" : ""))
             print(String(format: "time         %.1f s", seconds))

@@ -2,7 +2,7 @@ import ArgumentParser
 import CrossApp
 import FastCGI
 import Foundation
-import OrderStore
+import FlatFileStore
 
 /// `--config`, shared by every subcommand that reads Cross's settings.
 struct ConfigOption: ParsableArguments {
@@ -23,9 +23,9 @@ struct ConfigOption: ParsableArguments {
         }
     }
 
-    func openStore(_ configuration: Configuration) throws -> OrderStore {
+    func openStore(_ configuration: Configuration) throws -> FlatFileStore {
         do {
-            return try OrderStore(directory: configuration.dataDirectory)
+            return try FlatFileStore(directory: configuration.dataDirectory)
         } catch {
             FileHandle.standardError.write(Data("cross: \(error)\n".utf8))
             throw ExitCode(1)

@@ -1,7 +1,8 @@
 import ArgumentParser
 import CrossApp
 import Foundation
-import OrderStore
+import FlatFileStore
+import OrderStorage
 import Payments
 
 struct Orders: ParsableCommand {
@@ -62,7 +63,7 @@ struct Orders: ParsableCommand {
     }
 
     struct Show: ParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "One order, with its attempts and notifications.")
+        static let configuration = CommandConfiguration(abstract: "One order, with its attempts and what the operators said.")
 
         @OptionGroup var config: ConfigOption
 
@@ -84,25 +85,24 @@ struct Orders: ParsableCommand {
             print("purchaseref  \(order.ref)")
             print("status       \(order.status.rawValue)")
             print("amount       \(order.amount.formatted) (currency \(order.currency))")
-            if let description = order.description { print("description  \(description)") }
             print("brand        \(order.brand)")
-            if let phone = order.phone { print("phone        \(phone)") }
+            for (name, value) in order.details.values { print(pad(name, 12) + " \(value)") }
             print("created      \(order.createdAt.iso8601)   updated \(order.updatedAt.iso8601)   expires \(order.expiresAt.iso8601)")
             print("file         \(store.path(for: order.key))   revision \(order.revision)")
             if let payment = order.payment {
-                print("payment      paymentref \(payment.paymentref)  payid \(payment.payid)  \(payment.amount) F CFA  mobile \(payment.mobile)  at \(payment.receivedAt.iso8601)")
+                print("payment      \(payment.operator.displayName)  receipt \(payment.receipt)  transaction \(payment.transactionID)  \(payment.amount) F CFA  payer \(payment.payer.phone)  at \(payment.receivedAt.iso8601)")
             }
             for reason in order.reviewReasons { print("review       \(reason)") }
             print("attempts     \(order.attempts.count)")
             for attempt in order.attempts {
-                print("  \(attempt.issuedAt.iso8601)  session \(attempt.sessionID.redacted)  expires \(attempt.expiresAt.iso8601)")
+                print("  \(attempt.issuedAt.iso8601)  \(attempt.operator.displayName) \(attempt.method.rawValue)  \(attempt.shownReference)  expires \(attempt.expiresAt.iso8601)")
             }
-            print("notifications \(order.notifications.count)")
-            for record in order.notifications {
-                let n = record.notification
-                var line = "  \(record.receivedAt.iso8601)  \(n.status.rawValue)"
-                if !n.error.isEmpty { line += " \(n.error)" }
-                line += "  \(n.amount) F CFA  payid \(n.payid.isEmpty ? "-" : n.payid)  \(record.from.rawValue) → \(record.to.rawValue)"
+            print("events       \(order.events.count)")
+            for record in order.events {
+                let event = record.event
+                var line = "  \(record.receivedAt.iso8601)  \(event.operator.displayName) \(record.source.rawValue)  \(event.outcome.rawValue)"
+                if !event.reason.isEmpty { line += " \(event.reason)" }
+                line += "  \(event.amount) F CFA  transaction \(event.transactionID.isEmpty ? "-" : event.transactionID)  \(record.from.rawValue) → \(record.to.rawValue)"
                 if let note = record.note { line += "  (\(note))" }
                 print(line)
             }

@@ -69,7 +69,7 @@ struct SandboxCommand: ParsableCommand {
                 let courier = NotificationCourier(
                     transport: HTTPNotificationTransport(timeoutSeconds: configuration.notificationTimeoutSeconds), logger: logger)
                 sandbox = try TMoneySandbox(
-                    configuration: configuration, stateFile: StateFile(path: files.state), words: pages.words,
+                    configuration: configuration, stateFile: StateFile(path: files.state), words: pages.strings,
                     dispatcher: courier, logger: logger)
             } catch {
                 logger.critical("cannot start", metadata: ["error": "\(error)"])

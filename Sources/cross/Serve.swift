@@ -2,9 +2,12 @@ import ArgumentParser
 import CSystem
 import CrossApp
 import FastCGI
+import FlatFileStore
 import Foundation
 import Logging
-import OrderStore
+import Support
+import WebPages
+import Webhooks
 
 struct Serve: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Answer FastCGI requests from nginx.")
@@ -49,45 +52,22 @@ struct Serve: ParsableCommand {
         do {
             let diagnostics = diagnostics
             server = try Server(
-                options: options, makeResponder: { application.makeRouter(diagnostics: diagnostics) },
+                options: options, makeResponder: { application.makeResponder(diagnostics: diagnostics) },
                 errorPage: application.errorPage, logger: logger)
         } catch {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        let interval = checkpointSeconds
-        Thread.detachNewThread {
-            // Damaged order files are reported once at start; then the journal is checkpointed regularly,
-            // so that recovery after a crash reads only what changed since.
-            // Behind the requests: a checkpoint after a busy minute reads thousands of journal records, and
-            // none of it is urgent. (It holds an order's lock only while it checks that one file.)
-            _ = cross_lower_thread_priority(10)
-            let sweep = store.sweep()
-            if !sweep.damagedFiles.isEmpty {
-                logger.critical("damaged order files found at start", metadata: ["count": "\(sweep.damagedFiles.count)"])
-            }
-            while true {
-                sleep(UInt32(interval))
-                let started = DispatchTime.now().uptimeNanoseconds
-                do {
-                    if let report = try store.recover(thorough: false), report.recordsScanned > 0 {
-                        logger.info("checkpoint", metadata: [
-                            "journal_records": "\(report.recordsScanned)", "redone": "\(report.recordsRedone)",
-                            "orders_restored": "\(report.ordersRestored.count)",
-                            "ms": "\((DispatchTime.now().uptimeNanoseconds - started) / 1_000_000)",
-                        ])
-                    }
-                } catch {
-                    logger.error("checkpoint failed", metadata: ["error": "\(error)"])
-                }
-                _ = cross_release_free_memory()
-            }
-        }
         // Webhook events go out from a thread of their own, woken by each new event: a notification's answer
         // never waits for a merchant's server.
-        let courier = WebhookCourier(application: application)
+        let courier = WebhookCourier(settings: configuration.webhookSettings, outbox: store.outbox, links: configuration.links, logger: logger)
         store.onEvent { courier.wake() }
-        courier.start()
+        let jobs: [any BackgroundJob] = [store.maintenance(checkpointSeconds: Double(checkpointSeconds), logger: logger), courier]
+        for job in jobs { job.start() }
         server.run()
+        for job in jobs where !job.stop(timeout: 5) {
+            logger.warning("background job still busy at exit", metadata: ["job": "\(job.name)"])
+        }
+        LineLogHandler.flush()
     }
 }

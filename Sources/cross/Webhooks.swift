@@ -1,7 +1,7 @@
 import ArgumentParser
 import CrossApp
 import Foundation
-import OrderStore
+import OrderStorage
 import Payments
 
 struct Webhooks: ParsableCommand {
@@ -18,12 +18,12 @@ struct Webhooks: ParsableCommand {
         var folder: String?
 
         func run() throws {
-            let folders: [Outbox.Folder]
+            let folders: [OutboxFolder]
             switch folder {
             case nil: folders = [.pending, .failed]
             case "all": folders = [.pending, .failed, .sent]
             case let name?:
-                guard let one = Outbox.Folder(rawValue: name) else {
+                guard let one = OutboxFolder(rawValue: name) else {
                     throw fail("--folder must be pending, sent, failed or all, not \"\(name)\"")
                 }
                 folders = [one]
@@ -106,7 +106,7 @@ struct Webhooks: ParsableCommand {
             }
         }
 
-        private func retry(_ outbox: Outbox, _ configuration: Configuration) throws(StoreError) -> Result<String, ExitCode> {
+        private func retry(_ outbox: any WebhookOutbox, _ configuration: Configuration) throws(StoreError) -> Result<String, ExitCode> {
             guard let (found, folder) = try outbox.load(id) else {
                 return .failure(fail("no webhook event with id \"\(id)\"; see `cross webhooks list --folder all`"))
             }

@@ -1,9 +1,18 @@
 import FastCGI
 import Foundation
 import TestStack
-@testable import OrderStore
+@testable import FlatFileStore
+import OrderStorage
 import Testing
+@testable import AdminDashboard
+@testable import Cashier
+@testable import CheckoutWeb
 @testable import CrossApp
+@testable import MerchantAPI
+import Support
+import TMoneyOnline
+import WebPages
+@testable import Webhooks
 @testable import Payments
 
 /// The orders dashboard (`/admin/`), driven through the app without sockets.
@@ -33,31 +42,21 @@ enum Admin {
         _ world: World, _ ref: String, created: Int64, amount: Int64 = 15000, phone: String? = nil, description: String? = nil
     ) throws -> Order {
         let new = NewOrder(
-            ref: ref, amount: Amount(francs: amount)!, currency: "952", description: description, brand: "Boutique Démo",
-            phone: phone, language: .fr, text: nil, returnURLs: ReturnURLs())
-        guard case .created(let order) = try world.store.create(new, at: Timestamp(seconds: created), lifetimeSeconds: 7 * 86_400) else {
+            ref: ref, amount: Amount(francs: amount)!, currency: "952", brand: "Boutique Démo", language: .fr,
+            details: OrderDetails(description: description, phone: phone))
+        guard case .created(let order) = try world.cashier(at: created).createOrder(new) else {
             throw HTTPClientError(description: "\(ref) was not created")
         }
         return order
     }
 
     /// TMoney's notification applied at a chosen time (as the notification endpoint does it, at `now`).
-    static func notify(_ world: World, _ ref: String, at time: Int64, status: Payments.Notification.Status = .ok, amount: Int64 = 15000, error: String = "", mobile: String = "22890000001") throws {
-        let notification = Payments.Notification(
+    static func notify(_ world: World, _ ref: String, at time: Int64, status: TMoneyOnline.Notification.Status = .ok, amount: Int64 = 15000, error: String = "", mobile: String = "22890000001") throws {
+        let notification = TMoneyOnline.Notification(
             purchaseref: ref, amount: amount, currency: "952", status: status, clientid: "C1", cname: "Kofi",
             mobile: status == .ok ? mobile : "", paymentref: status == .ok ? "PR-" + ref : "", payid: status == .ok ? "P-" + ref : "",
             timestamp: "1469024554", error: error)
-        _ = try world.store.update(OrderKey(ref: ref)) { (order: inout Order) throws -> (record: JournalRecord, result: Void) in
-            let effect = OrderLifecycle.apply(notification, to: &order, at: Timestamp(seconds: time))
-            var record = JournalRecord(at: Timestamp(seconds: time), kind: .notificationApplied)
-            record.notification = notification
-            if case .applied(let from, let to, _) = effect {
-                record.from = from
-                record.to = to
-                if from != to && to != .pending { record.event = "order." + to.rawValue }
-            }
-            return (record, ())
-        }
+        _ = try world.cashier(at: time).apply(notification.event, source: .notification, remote: "127.0.0.1")
     }
 
     /// The purchaserefs listed on a page, top to bottom.
@@ -277,7 +276,8 @@ enum Admin {
 
 @Suite struct AdminOrderPageTests {
     @Test func fieldsAttemptsNotificationsWithSessionIdsRedacted() throws {
-        let world = try Admin.world()
+        let hook: [String: Any] = ["url": "https://shop.example.tg/hooks/cross", "secret": "whsec-admin-0123456789"]
+        let world = try World(settings: Admin.settings.merging(["webhooks": [hook]]) { $1 })
         let (order, path) = try world.createOrder(["purchaseref": "OP-1", "amount": 15000, "description": "Sac de riz 25 kg", "phone": "+22890000001"])
         #expect(world.send("GET", path).status == .ok, "an attempt with World.sessionID")
         _ = world.notify(World.nokParameters("OP-1", error: "PAYMENT_FAILED"))
@@ -287,24 +287,23 @@ enum Admin {
         #expect(html.contains("OP-1") && html.contains("Sac de riz 25 kg") && html.contains("+22890000001"))
         #expect(html.contains(order.key.hex))
         #expect(!html.contains(World.sessionID), "never the full session id")
-        let redacted = SessionID(World.sessionID)!.redacted
+        let redacted = TMoneyOnline.SessionID(World.sessionID)!.redacted
         #expect(html.components(separatedBy: redacted).count - 1 == 2, "both attempts, shortened")
         #expect(html.contains("PAYMENT_FAILED"))
         #expect(html.contains("PAY-77") && html.contains("PR-PAY-77") && html.contains("Kofi Mensah"))
         #expect(html.contains("Pending → <span class=\"status declined\">Declined</span>"))
         #expect(html.contains("Pending → <span class=\"status paid\">Paid</span>"))
-        // Every webhook event the outbox holds for the order is listed.
-        for revision in 1...5 {
-            let id = Outbox.eventID(order.key, revision: revision)
-            if world.store.outbox.find(id) != nil { #expect(html.contains(id)) }
-        }
+        // Every webhook event the outbox holds for the order is listed: the refusal's and the payment's.
+        let events = (1...5).map { OutboxEvent.id(order.key, revision: $0) }.filter { world.store.outbox.find($0) != nil }
+        #expect(events == [OutboxEvent.id(order.key, revision: 3), OutboxEvent.id(order.key, revision: 5)])
+        for id in events { #expect(html.contains(id)) }
         #expect(html.contains("<html lang=\"en\">") && html.contains("href=\"/admin/orders/\(order.key.hex)?lang=fr\""))
     }
 
     @Test func webhookDeliveriesPerEndpoint() throws {
         let world = try Admin.world()
         let order = try Admin.order(world, "WH-1", created: Admin.day0)
-        var failing = OutboxEvent(id: Outbox.eventID(order.key, revision: 1), type: "order.paid", createdAt: Timestamp(seconds: Admin.day0 + 60), order: order)
+        var failing = OutboxEvent(id: OutboxEvent.id(order.key, revision: 1), type: "order.paid", createdAt: Timestamp(seconds: Admin.day0 + 60), order: order)
         var first = OutboxEvent.Delivery(endpoint: "https://shop.example.tg/hooks", nextAttemptAt: Timestamp(seconds: Admin.day0 + 600))
         first.attempts = 7
         first.lastStatus = 500
@@ -369,7 +368,7 @@ enum Admin {
     @Test func fieldsWithLineBreaksAndFormulaCharacters() {
         func csv(_ value: String) -> String {
             var out: [UInt8] = []
-            AdminCSV.field(value, into: &out)
+            AdminCSV.field(Array(value.utf8), &out)
             return String(decoding: out, as: UTF8.self)
         }
         #expect(csv("a\r\nb") == "\"a\r\nb\"")
@@ -379,9 +378,9 @@ enum Admin {
         #expect(csv("x=1") == "x=1")
         #expect(csv("") == "")
         var out: [UInt8] = []
-        AdminCSV.time(0, into: &out)
-        AdminCSV.time(951_782_400 + 86_399, into: &out)  // 2000-02-29T23:59:59Z
-        AdminCSV.time(4_102_444_800, into: &out)  // 2100-01-01
+        UTCTime.append(seconds: 0, to: &out)
+        UTCTime.append(seconds: 951_782_400 + 86_399, to: &out)  // 2000-02-29T23:59:59Z
+        UTCTime.append(seconds: 4_102_444_800, to: &out)  // 2100-01-01
         #expect(String(decoding: out, as: UTF8.self) == "1970-01-01T00:00:00Z2000-02-29T23:59:59Z2100-01-01T00:00:00Z")
     }
 
@@ -425,8 +424,7 @@ enum Admin {
         // An order created earlier than the newest (a clock step back, a replay) takes its place by time.
         try Admin.order(world, "R-0", created: Admin.day0 - 60)
         #expect(Admin.refs(Admin.get(world, "/admin/").text) == ["R-2", "R-1", "R-0"])
-        let dashboard = AdminDashboard.of(world.store)
-        #expect(dashboard.table.withLock { $0.loads } == 1, "read incrementally, never from the start again")
+        #expect(try world.store.table.withTable { $0.loads } == 1, "read incrementally, never from the start again")
     }
 
     @Test func aRebuiltIndexIsReadAgainFromTheStart() throws {
@@ -435,14 +433,14 @@ enum Admin {
         #expect(Admin.refs(Admin.get(world, "/admin/").text).count == 5)
         // Rebuilt from fewer orders than the old index named: only the rebuilt file's orders remain.
         let orders = world.store.allOrders().compactMap { try? $0.get() }.filter { $0.ref != "B-2" }
-        #expect(try world.store.index.rebuild(from: orders) == 4)
+        #expect(orders.count == 4)
+        try world.store.index.rebuild(from: orders)
         #expect(Admin.refs(Admin.get(world, "/admin/").text) == ["B-4", "B-3", "B-1", "B-0"])
-        let dashboard = AdminDashboard.of(world.store)
-        #expect(dashboard.table.withLock { $0.loads } == 2)
+        #expect(try world.store.table.withTable { $0.loads } == 2)
         // And it goes on incrementally from the new file.
         try Admin.order(world, "B-9", created: Admin.day0 + 9)
         #expect(Admin.refs(Admin.get(world, "/admin/").text).first == "B-9")
-        #expect(dashboard.table.withLock { $0.loads } == 2)
+        #expect(try world.store.table.withTable { $0.loads } == 2)
     }
 
     @Test func anIncompleteLastLineWaitsForItsEnd() throws {
@@ -453,7 +451,7 @@ enum Admin {
         // Cut L-2's line in two, as a reader may see an append in progress.
         let path = world.store.index.path
         var bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-        let line = Array(OrderIndex.Entry(order).line.utf8)
+        let line = Array(OrderIndex.line(order).utf8)
         bytes.removeLast(line.count)
         try bytes.write(to: URL(fileURLWithPath: path))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
@@ -465,7 +463,7 @@ enum Admin {
         #expect(Admin.refs(Admin.get(world, "/admin/").text) == ["L-2", "L-1"])
     }
 
-    @Test func theTableAgreesWithTheIndexReader() throws {
+    @Test func theTableAgreesWithTheOrderFiles() throws {
         let world = try Admin.world()
         let refs = ["x\ty", "100%", "a b+c", "日本語-注文", String(repeating: "é", count: 250), "<&>\"'", "plain-1"]
         for (index, ref) in refs.enumerated() {
@@ -473,19 +471,18 @@ enum Admin {
         }
         try Admin.notify(world, refs[1], at: Admin.day0 + 100, mobile: "22899999999")
         try Admin.notify(world, refs[3], at: Admin.day0 + 200, status: .nok, error: "CANCEL")
-        let table = AdminTable()
+        let table = IndexTable()
         try table.refresh(path: world.store.index.path)
-        var latest: [OrderKey: OrderIndex.Entry] = [:]
-        for entry in try world.store.index.read(from: 0).entries where entry.revision >= (latest[entry.key]?.revision ?? 0) {
-            latest[entry.key] = entry
-        }
-        #expect(table.count == refs.count && latest.count == refs.count)
-        for entry in latest.values {
-            let id = try #require(table.row(entry.key))
-            let view = AdminRowView(table, id)
-            #expect(view.ref == entry.ref && view.key == entry.key.hex && view.created == entry.createdAt.seconds)
-            #expect(view.status == entry.status && view.amount == entry.amount && view.paidAt == entry.paidAt?.seconds)
-            #expect(view.phone == (entry.phone ?? ""))
+        let orders = world.store.allOrders().compactMap { try? $0.get() }
+        #expect(table.count == refs.count && orders.count == refs.count)
+        for order in orders {
+            let id = try #require(table.row(order.key))
+            let summary = table.summary(id)
+            let paid = order.status == .paid || order.status == .review
+            #expect(summary == OrderSummary(
+                key: order.key, ref: order.ref, phone: order.details.phone ?? order.payment?.payer.phone ?? "",
+                createdAt: order.createdAt.seconds, paidAt: paid ? order.payment?.receivedAt.seconds : nil, status: order.status,
+                amount: order.amount.francs), "\(order.ref)")
         }
         #expect(table.skippedLines == 0)
     }

@@ -2,7 +2,15 @@ import FastCGI
 import Foundation
 import Testing
 import TestStack
+@testable import AdminDashboard
+@testable import Cashier
+@testable import CheckoutWeb
 @testable import CrossApp
+@testable import MerchantAPI
+import Support
+import TMoneyOnline
+import WebPages
+@testable import Webhooks
 @testable import Payments
 
 @Suite struct ButtonTests {
@@ -22,7 +30,7 @@ import TestStack
         let location = try #require(response.header("location"))
         #expect(location.hasPrefix("/pay/"))
         let order = try #require(try world.store.load(ref: "BTN-A"))
-        #expect(order.amount.francs == 15000 && order.description == "Sac de riz" && order.language == .en)
+        #expect(order.amount.francs == 15000 && order.details.description == "Sac de riz" && order.language == .en)
         #expect(world.send("GET", location).text.contains("Pay with TMoney"))
         // The same button again: the same order.
         #expect(post(world, fields).header("location") == location)
@@ -72,29 +80,34 @@ import TestStack
 
     @Test func snippetFromTheCommandLineVerifies() throws {
         let world = try World()
-        let html = try ButtonSnippet(configuration: world.application.configuration, pages: world.application.pages)
+        let html = try ButtonSnippet(policy: world.application.configuration.orderPolicy, settings: world.application.configuration.checkout, pages: world.application.pages)
             .render(["amount": "15000", "description": "Riz \"parfumé\" & <co>".replacingOccurrences(of: "<", with: "").replacingOccurrences(of: ">", with: ""), "purchaseref": "CMD-7"])
         #expect(html.contains("<form class=\"cross-pay\" method=\"post\" action=\"https://pay.example.tg/checkout\">"))
         #expect(html.contains("<script src=\"https://pay.example.tg/button.js\" async></script>"))
         let fields = CheckoutTests.hiddenFields(html)
         #expect(try PaymentButton.verify(fields.map { (name: $0.0, value: $0.1) }, secret: Self.secret, now: .now())["description"] == "Riz \"parfumé\" & co")
         #expect(throws: ValidationErrors.self) {
-            try ButtonSnippet(configuration: world.application.configuration, pages: world.application.pages).render(["amount": "50"])
+            try ButtonSnippet(policy: world.application.configuration.orderPolicy, settings: world.application.configuration.checkout, pages: world.application.pages).render(["amount": "50"])
         }
     }
 
-    @Test func demoShopButtonsAreSignedWithTheDevelopmentSecret() throws {
+    /// Each product of the demo shop sells what the page shows: its button is signed with the development secret,
+    /// makes a valid order, and that order's amount and description are the product's shown price and name.
+    @Test func demoShopButtonsAreSignedWithTheDevelopmentSecretAndSellWhatTheyShow() throws {
         let configuration = try Configuration.load(path: Stack.root + "/config/cross.dev.json", environment: [:])
         let html = try String(contentsOfFile: Stack.root + "/public/shop/index.html", encoding: .utf8)
-        let forms = html.components(separatedBy: "<form class=\"cross-pay\"").dropFirst()
-        #expect(forms.count == 2)
-        for form in forms {
-            let body = String(form.prefix(while: { $0 != "/" || true }).components(separatedBy: "</form>")[0])
-            let fields = CheckoutTests.hiddenFields(body).map { (name: $0.0, value: $0.1) }
-            let values = try PaymentButton.verify(fields, secret: configuration.buttonSecret, now: .now())
-            #expect(try OrderFields(purchaseref: "DEMO", amount: values["amount"], description: values["description"],
-                                    acceptURL: values["accept_url"], declineURL: values["decline_url"], cancelURL: values["cancel_url"])
-                .validate(configuration.orderPolicy).amount.francs > 0)
+        let products = html.components(separatedBy: "<section class=\"product\">").dropFirst()
+        #expect(products.count == 2)
+        for product in products {
+            let name = try #require(product.components(separatedBy: "<h2>").dropFirst().first?.components(separatedBy: "</h2>").first)
+            let shownPrice = try #require(product.components(separatedBy: "<p class=\"amount\">").dropFirst().first?.components(separatedBy: "</p>").first)
+            let form = try #require(product.components(separatedBy: "<form class=\"cross-pay\"").dropFirst().first?.components(separatedBy: "</form>").first)
+            let fields = CheckoutTests.hiddenFields(form).map { (name: $0.0, value: $0.1) }
+            var values = try PaymentButton.verify(fields, secret: configuration.buttonSecret, now: .now())
+            values["purchaseref"] = "DEMO"
+            let order = try OrderFields(values: values).validate(configuration.orderPolicy)
+            #expect(order.amount.formatted == shownPrice, "\(name)")
+            #expect(order.details.description == name)
         }
     }
 }

@@ -2,7 +2,15 @@ import FastCGI
 import Foundation
 import Testing
 import TestStack
+@testable import AdminDashboard
+@testable import Cashier
+@testable import CheckoutWeb
 @testable import CrossApp
+@testable import MerchantAPI
+import Support
+import TMoneyOnline
+import WebPages
+@testable import Webhooks
 @testable import Payments
 
 @Suite struct CheckoutTests {
@@ -42,7 +50,7 @@ import TestStack
         for url in fields.filter({ $0.0.hasSuffix("url") }).map(\.1) { #expect(url.count <= 150) }
         // The attempt is recorded with its session id.
         let stored = try #require(try world.store.load(order.key))
-        #expect(stored.attempts.map(\.sessionID.value) == [World.sessionID])
+        #expect(stored.attempts.map(\.reference) == [World.sessionID])
         #expect(world.gateway.requests == ["GET /online/online.php?merchantid=1234567890123456 HTTP/1.1"])
     }
 
@@ -92,6 +100,37 @@ import TestStack
         #expect(fields["brand"] == "Chez \"Ama\" & Fils 'le meilleur'")
     }
 
+    /// Past `order_expiry_seconds`, the checkout and the retry are a 410 page with the way back to the shop, and no
+    /// session is asked for; a payment that arrives late is still recorded (money taken is never ignored).
+    @Test func anExpiredOrderIsGone() throws {
+        let world = try World(settings: ["order_expiry_seconds": 600])
+        let (_, path) = try world.createOrder(["purchaseref": "EXP-1", "amount": 1000, "language": "en"])
+        world.clock.withLock { $0 = Timestamp.now().adding(seconds: 601) }
+        let page = world.send("GET", path)
+        #expect(page.status == .gone)
+        #expect(page.text.contains("Order expired") && page.text.contains("href=\"https://shop.example.tg/panier\""), "\(page.text)")
+        #expect(!page.text.contains("<form id=\"pay\""))
+        #expect(world.send("POST", path + "/retry").status == .gone)
+        #expect(world.gateway.requests.isEmpty, "no session for an order that takes no attempt")
+        #expect(world.notify(World.okParameters("EXP-1", amount: "1000")).status == .ok)
+        #expect(try world.store.load(ref: "EXP-1")?.status == .paid)
+    }
+
+    /// With `checkout_auto_submit_seconds`, the page carries the delay and the script that sends the form (the
+    /// browser tests watch it do so); without, neither.
+    @Test func autoSubmitIsOfferedOnlyWhenConfigured() throws {
+        let quiet = try World()
+        let (_, path) = try quiet.createOrder(["purchaseref": "AUTO-0", "amount": 1000])
+        let plain = quiet.send("GET", path).text
+        #expect(!plain.contains("data-auto-submit") && !plain.contains("/checkout.js"))
+        let world = try World(settings: ["checkout_auto_submit_seconds": 4])
+        let (_, autoPath) = try world.createOrder(["purchaseref": "AUTO-1", "amount": 1000, "language": "en"])
+        let html = world.send("GET", autoPath).text
+        #expect(html.contains("<form id=\"pay\" method=\"post\" action=\"\(world.gateway.url)/online/online.php\" data-auto-submit=\"4\">"))
+        #expect(html.contains("<script src=\"/checkout.js\" defer></script>"))
+        #expect(html.contains("4 s"), "the notice says when")
+    }
+
     @Test func paidOrderShowsAlreadyPaidNotAForm() throws {
         let world = try World()
         let (_, path) = try world.createOrder(["purchaseref": "PAID-1", "amount": 15000])
@@ -112,7 +151,7 @@ import TestStack
         ("hang-up", .close, "unreachable"),
     ])
     func gatewayFailure(name: String, behaviour: HTTPStandIn.Behaviour, cause: String) throws {
-        let world = try World(gateway: { _ in behaviour })
+        let world = try World(settings: ["gateway_timeout_seconds": 1], gateway: { _ in behaviour })
         let (order, path) = try world.createOrder(["purchaseref": "GW-" + name, "amount": 1000, "language": "en"])
         let page = world.send("GET", path)
         #expect(page.status == .serviceUnavailable)
@@ -121,7 +160,9 @@ import TestStack
         #expect(try world.store.load(order.key) == order, "the order is unchanged")
         let french = try world.createOrder(["purchaseref": "GW-fr-" + name, "amount": 1000])
         #expect(world.send("GET", french.checkoutPath).text.contains("Paiement momentanément indisponible"))
-        _ = cause
+        // The operator reads why in the log: the order, and the gateway's failure in words.
+        #expect(world.log.all.contains { $0.contains("no session from the operator") && $0.contains("ref=GW-" + name) && $0.contains(cause) },
+                "\(world.log.all)")
     }
 
     @Test func tamperedOrUnknownLinksAre404Pages() throws {

@@ -1,7 +1,15 @@
 import FastCGI
 import Foundation
 import Testing
+@testable import AdminDashboard
+@testable import Cashier
+@testable import CheckoutWeb
 @testable import CrossApp
+@testable import MerchantAPI
+import Support
+import TMoneyOnline
+import WebPages
+@testable import Webhooks
 @testable import Payments
 
 @Suite struct OrdersAPITests {
@@ -76,5 +84,23 @@ import Testing
         let missing = world.api("GET", "/api/orders/nope")
         #expect(missing.status == .notFound)
         #expect(missing.header("content-type") == "application/json")
+    }
+
+    /// Errors in the asker's language: JSON for the API and for clients that ask for it, plain text for
+    /// TMoney's notification calls, a page in the configured language for browsers.
+    @Test func errorsAreAnsweredInTheFormTheCallerReads() throws {
+        let world = try World()
+        let api = world.send("GET", "/api/orders/NOPE", headers: ["Authorization": "Bearer " + World.apiKey])
+        #expect(api.status == .notFound && api.header("content-type") == "application/json")
+        #expect(api.json["error"] as? String == "No order with this purchaseref.")
+        let asked = world.send("GET", "/nowhere", headers: ["Accept": "application/json, text/plain"])
+        #expect(asked.status == .notFound && asked.header("content-type") == "application/json")
+        #expect(asked.json["error"] as? String == "Nothing here.")
+        let browser = world.send("GET", "/nowhere", headers: ["Accept": "text/html,application/xhtml+xml"])
+        #expect(browser.status == .notFound && browser.header("content-type") == "text/html; charset=utf-8")
+        #expect(browser.text.contains("<html lang=\"fr\">") && browser.text.contains("Nothing here."))
+        let notify = world.send("GET", "/notify?purchaseref=X", remote: "10.8.0.1")
+        #expect(notify.status == .forbidden && notify.header("content-type") == "text/plain; charset=utf-8")
+        #expect(notify.text == "Forbidden: this address may not send notifications.\n")
     }
 }

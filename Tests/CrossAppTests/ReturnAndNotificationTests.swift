@@ -1,8 +1,17 @@
 import FastCGI
 import Foundation
-@testable import OrderStore
+@testable import FlatFileStore
+import OrderStorage
 import Testing
+@testable import AdminDashboard
+@testable import Cashier
+@testable import CheckoutWeb
 @testable import CrossApp
+@testable import MerchantAPI
+import Support
+import TMoneyOnline
+import WebPages
+@testable import Webhooks
 @testable import Payments
 
 @Suite struct ReturnPageTests {
@@ -28,7 +37,7 @@ import Testing
         let first = world.send("GET", "/return/accept?order=\(link(path))").text
         #expect(first.contains("Paiement en cours de confirmation"))
         #expect(first.contains("<meta http-equiv=\"refresh\" content=\"3;url=/return/accept?order=\(link(path))&amp;check=1\">"))
-        let last = world.send("GET", "/return/accept?order=\(link(path))&check=\(CrossApp.Application.pendingChecks)").text
+        let last = world.send("GET", "/return/accept?order=\(link(path))&check=\(Checkout.pendingChecks)").text
         #expect(!last.contains("http-equiv=\"refresh\""), "it stops re-checking")
         #expect(last.contains("La confirmation tarde"))
         // The accept URL claimed success; the order is still pending and says so.
@@ -81,8 +90,8 @@ import Testing
         #expect(answer.text == "OK")
         let paid = try #require(try world.store.load(order.key))
         #expect(paid.status == .paid)
-        #expect(paid.payment?.cname == "Kofi Mensah")
-        #expect(paid.payment?.mobile == "22890000001")
+        #expect(paid.payment?.payer.name == "Kofi Mensah")
+        #expect(paid.payment?.payer.phone == "22890000001")
         // The same again: same answer, nothing changes.
         #expect(world.notify(World.okParameters("N-1")).text == "OK")
         #expect(try world.store.load(order.key) == paid)
@@ -96,7 +105,7 @@ import Testing
         }
         #expect(world.notify(World.okParameters("N-2"), remote: "10.9.3.4").status == .ok, "inside the allowed range")
         _ = order
-        let refused = try Journal.read(path: world.store.journalPath, from: 0).records.map(\.record).filter { $0.kind == .notificationRefused }
+        let refused = try world.journal().filter { $0.kind == .callRefused }
         #expect(refused.count == 4)
         #expect(refused.allSatisfy { $0.answer == 403 && $0.ref == "N-2" && $0.parameters?.first == ["purchaseref", "N-2"] })
     }
@@ -110,7 +119,7 @@ import Testing
         #expect(world.send("GET", "/notify?purchaseref=N-3&amount=15000.00&currency=952&status=OK&payid=1&paymentref=2").status == .badRequest)
         #expect(world.send("GET", "/notify?purchaseref=N-3&amount=%ZZ").status == .badRequest)
         #expect(world.notify(World.okParameters("N-unknown")).status == .notFound)
-        let answers = try Journal.read(path: world.store.journalPath, from: 0).records.map(\.record).compactMap { $0.kind == .notificationRefused ? $0.answer : nil }
+        let answers = try world.journal().compactMap { $0.kind == .callRefused ? $0.answer : nil }
         #expect(answers == [400, 400, 404])
         #expect(try world.store.load(ref: "N-3")?.status == .pending)
     }
@@ -123,7 +132,7 @@ import Testing
         #expect(world.notify(World.okParameters("N-5", currency: "978")).status == .ok)
         let four = try #require(try world.store.load(ref: "N-4"))
         #expect(four.status == .review)
-        #expect(four.reviewReasons == ["OK notification for 150 F CFA on an order of 15000 F CFA"])
+        #expect(four.reviewReasons == ["TMoney says paid for 150 F CFA on an order of 15000 F CFA"])
         #expect(try world.store.load(ref: "N-5")?.status == .review)
     }
 
@@ -136,8 +145,8 @@ import Testing
         _ = world.notify(World.okParameters("N-6", payid: "B"))
         let order = try #require(try world.store.load(ref: "N-6"))
         #expect(order.status == .review)
-        #expect(order.notifications.count == 3)
-        #expect(order.payment?.payid == "A")
+        #expect(order.events.count == 3)
+        #expect(order.payment?.transactionID == "A")
     }
 }
 

@@ -1,11 +1,20 @@
 import Crypto
 import FastCGI
 import Foundation
-import OrderStore
+@testable import FlatFileStore
+import OrderStorage
 import Payments
 import Testing
 import TestStack
+@testable import AdminDashboard
+@testable import Cashier
+@testable import CheckoutWeb
 @testable import CrossApp
+@testable import MerchantAPI
+import Support
+import TMoneyOnline
+import WebPages
+@testable import Webhooks
 
 /// A merchant endpoint played without a network: answers in the order given (the last one again when they
 /// run out) and records every POST.
@@ -62,7 +71,7 @@ func webhookWorld(
     let world = try World(settings: settings)
     let transport = ScriptedTransport(answers)
     let clock = ManualClock()
-    let courier = WebhookCourier(application: world.application, transport: transport, clock: { clock.now }, jitter: { 1.0 })
+    let courier = world.courier(transport: transport, clock: { clock.now }, jitter: { 1.0 })
     return (world, courier, transport, clock)
 }
 
@@ -77,7 +86,7 @@ extension World {
         }
     }
 
-    func events(_ folder: Outbox.Folder) -> [OutboxEvent] {
+    func events(_ folder: OutboxFolder) -> [OutboxEvent] {
         store.outbox.ids(in: folder).compactMap { try? store.outbox.load($0)?.event }
     }
 }
@@ -117,7 +126,7 @@ extension World {
         defer { receiver.stop() }
         let url = receiver.url + "/hooks/cross?shop=1"
         let world = try World(settings: ["webhooks": [["url": url, "secret": secretA]]])
-        let courier = WebhookCourier(application: world.application)
+        let courier = world.courier()
         try world.order("WH-real", notifications: [World.okParameters("WH-real", payid: "P77")])
         let pending = world.events(.pending)
         #expect(pending.map(\.type) == ["order.paid"])
@@ -203,7 +212,7 @@ extension World {
         let transport = ScriptedTransport([hookA: [.status(502, excerpt: "")]])
         let clock = ManualClock()
         let jitters = Lock<[Double]>([0.5, 1.25, 1.0, 1.0, 1.0])
-        let courier = WebhookCourier(application: world.application, transport: transport, clock: { clock.now }, jitter: {
+        let courier = world.courier(transport: transport, clock: { clock.now }, jitter: {
             jitters.withLock { $0.removeFirst() }
         })
         try world.order("WH-jitter", notifications: [World.okParameters("WH-jitter")])
@@ -301,7 +310,7 @@ extension World {
         // The merchant now lists another endpoint only.
         let newWorld = try World(settings: ["webhooks": [["url": hookB, "secret": secretB]], "data_directory": world.directory + "/data"])
         let transport = ScriptedTransport([:])
-        let newCourier = WebhookCourier(application: newWorld.application, transport: transport)
+        let newCourier = newWorld.courier(transport: transport)
         let pass = try #require(newCourier.deliverDue())
         #expect(pass.failed.count == 1)
         let failed = try #require(newWorld.events(.failed).first)
@@ -313,7 +322,7 @@ extension World {
     @Test func withNoEndpointNoEventIsRaised() throws {
         let world = try World()
         let transport = ScriptedTransport([:])
-        let courier = WebhookCourier(application: world.application, transport: transport)
+        let courier = world.courier(transport: transport)
         try world.order("WH-none", notifications: [World.okParameters("WH-none")])
         #expect(try world.store.load(ref: "WH-none")?.status == .paid)
         #expect(world.store.outbox.ids(in: .pending).isEmpty, "nobody to tell: no event is written")
@@ -329,7 +338,7 @@ extension World {
         // The merchant removes every endpoint: what was waiting is filed, there is nobody to send it to.
         let without = try World(settings: ["data_directory": world.directory + "/data"])
         let transport = ScriptedTransport([:])
-        #expect(WebhookCourier(application: without.application, transport: transport).deliverDue()?.sent.count == 1)
+        #expect(without.courier(transport: transport).deliverDue()?.sent.count == 1)
         #expect(without.events(.sent).first?.deliveries.isEmpty == true)
         #expect(transport.calls.isEmpty)
     }
@@ -350,12 +359,12 @@ extension World {
         let receiver = try HTTPStandIn { _ in .respond(status: 200, body: "ok") }
         defer { receiver.stop() }
         let world = try World(settings: ["webhooks": [["url": receiver.url + "/in", "secret": secretA]]])
-        let courier = WebhookCourier(application: world.application)
+        // Polling only every minute: a delivery within seconds is the wake-up's doing (or the first pass's, if
+        // it had not run yet when the event came).
+        let courier = world.courier(pollSeconds: 60)
         world.store.onEvent { courier.wake() }
-        // Polling only every minute: a delivery within seconds is the wake-up's doing.
-        courier.start(pollSeconds: 60)
+        courier.start()
         defer { courier.stop() }
-        usleep(100_000)
         try world.order("WH-wake", notifications: [World.okParameters("WH-wake")])
         #expect(receiver.waitForRequests(1, timeout: 5), "woken, not polled")
         let deadline = Date().addingTimeInterval(5)
@@ -368,7 +377,7 @@ extension World {
         defer { target.stop() }
         let receiver = try HTTPStandIn { _ in .respondWithHeaders(status: 302, headers: [("Location", target.url + "/elsewhere")], body: "moved") }
         defer { receiver.stop() }
-        let transport = URLSessionWebhookTransport(timeoutSeconds: 0.5)
+        let transport = HTTPWebhookTransport(timeoutSeconds: 0.5)
         let answer = transport.post(url: receiver.url + "/hook", headers: [("Content-Type", "application/json")], body: Array("{}".utf8), timeoutSeconds: 0.5)
         guard case .status(302, let excerpt) = answer else {
             Issue.record("expected the 302 itself, got \(answer)")

@@ -8,6 +8,7 @@ import Testing
         router.get("/api/orders/:ref") { request in .text("get " + request.routeParameters["ref"]!) }
         router.post("/api/orders") { _ in .text("create", status: .created) }
         router.get("/return/:outcome") { request in .text("return " + request.routeParameters["outcome"]!) }
+        router.get("/notify", strict: true) { _ in .text("notified") }
         return router
     }
 
@@ -25,7 +26,21 @@ import Testing
     }
 
     @Test func unknownPathIs404() throws {
-        for uri in ["/nope", "/api/orders/a/b", "/api", "/api/orders/x/"] where uri != "/api/orders/x/" {
+        for uri in ["/nope", "/api/orders/a/b", "/api", "/api/orders/a/b/c", "/return"] {
+            let error = #expect(throws: HTTPError.self) { try router.respond(to: Request(method: "GET", uri: uri)) }
+            #expect(error?.status == .notFound, "\(uri)")
+        }
+    }
+
+    @Test func emptySegmentsDoNotCountOnOrdinaryRoutes() throws {
+        #expect(body(try router.respond(to: Request(method: "GET", uri: "/api/orders/x/"))) == "get x")
+        #expect(body(try router.respond(to: Request(method: "GET", uri: "//return//accept"))) == "return accept")
+    }
+
+    @Test func aStrictRouteAnswersOnlyItsVeryPath() throws {
+        #expect(body(try router.respond(to: Request(method: "GET", uri: "/notify?purchaseref=A"))) == "notified")
+        #expect(body(try router.respond(to: Request(method: "HEAD", uri: "/notify"))) == "notified")
+        for uri in ["/notify/", "//notify", "/notify;x", "/notify/.", "/%6Eotify", "/NOTIFY", "/notify%2F"] {
             let error = #expect(throws: HTTPError.self) { try router.respond(to: Request(method: "GET", uri: uri)) }
             #expect(error?.status == .notFound, "\(uri)")
         }

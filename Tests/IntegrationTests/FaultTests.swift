@@ -215,7 +215,7 @@ import TestStack
         #expect(lines.last?.isEmpty == true, "the journal ends with a line break")
         let unreadable = lines.dropLast().filter { (try? JSONSerialization.jsonObject(with: Data($0))) == nil }
         #expect(unreadable.map { Data($0) } == [half], "only the torn line does not parse: it is on a line of its own")
-        #expect(lines.contains { String(decoding: $0, as: UTF8.self).contains("\"ref\":\"TORN-2\"") && String(decoding: $0, as: UTF8.self).contains("notification.applied") })
+        #expect(lines.contains { String(decoding: $0, as: UTF8.self).contains("\"ref\":\"TORN-2\"") && String(decoding: $0, as: UTF8.self).contains("event.applied") })
         // The next start reads past it again, still without stopping.
         stack.cross!.stop()
         try stack.startCross()
@@ -257,7 +257,7 @@ import TestStack
         #expect(notification.status != 503, "not a passing storage problem: a retry will not help")
         // The notification is not lost: it is in the journal, refused with the answer it got.
         let journal = try String(contentsOfFile: stack.dataDirectory + "/journal/journal.jsonl", encoding: .utf8)
-        let refused = journal.split(separator: "\n").filter { $0.contains("\"kind\":\"notification.refused\"") && $0.contains("CUT-1") }
+        let refused = journal.split(separator: "\n").filter { $0.contains("\"kind\":\"call.refused\"") && $0.contains("CUT-1") }
         #expect(refused.count == 1 && refused[0].contains("\"answer\":500") && refused[0].contains("damaged"), "\(refused)")
         let read = try HTTPClient.request(port: stack.port, method: "GET", target: "/api/orders/CUT-1", headers: [("Authorization", "Bearer " + Stack.apiKey)])
         #expect(read.status == 500, "\(read.status)")

@@ -123,6 +123,30 @@ import TestStack
         #expect(!FileManager.default.fileExists(atPath: stack.runDirectory + "/cross.sock"))
     }
 
+    /// The production log: lines buffered for up to 100 ms (`CROSS_LOG_FLUSH_MS` unset), a warning written at
+    /// once with the lines before it, and everything written out by the time Cross exits on SIGTERM.
+    @Test func theBufferedLogLosesNoLineAndKeepsTheirOrder() throws {
+        let stack = try Stack(name: "log-buffer", environment: ["CROSS_LOG_FLUSH_MS": "100"])
+        defer { stack.stop() }
+        #expect(try HTTPClient.get(stack.port, "/healthz").status == 200)
+        // The flusher writes the access line within its period; waited for, not slept on.
+        let deadline = Date().addingTimeInterval(5)
+        while !stack.cross!.log.contains("access method=GET path=/healthz") && Date() < deadline { usleep(10_000) }
+        #expect(stack.cross!.log.contains("access method=GET path=/healthz"))
+        // A refused notification's warning goes out at once, after the access line of the request before it.
+        #expect(try HTTPClient.get(stack.port, "/healthz?second").status == 200)
+        #expect(try HTTPClient.get(stack.port, "/notify?purchaseref=NOPE").status == 400)
+        let log = stack.cross!.log
+        let second = try #require(log.range(of: "path=/healthz status=200", options: .backwards))
+        let refused = try #require(log.range(of: "warning notification refused"))
+        #expect(second.lowerBound < refused.lowerBound, "lines keep their order")
+        stack.cross!.signal(SIGTERM)
+        #expect(stack.cross!.wait(timeout: 10) == 0)
+        let final = stack.cross!.log
+        #expect(final.contains("path=/notify status=400"), "the access line written after the warning")
+        #expect(final.hasSuffix("info stopped in_flight=0\n") || final.contains("info stopped"), "flushed at exit")
+    }
+
     @Test func socketThatCannotBeBoundIsAClearError() throws {
         let directory = NSTemporaryDirectory() + "cross-tests/bind-\(getpid())"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)

@@ -53,7 +53,7 @@ import TestStack
         #expect(order["status"] as? String == "pending")
         #expect(order["notifications"] as? Int == 0)
         let journal = try Security.journal(stack)
-        let refused = journal.filter { $0["kind"] as? String == "notification.refused" }
+        let refused = journal.filter { $0["kind"] as? String == "call.refused" }
         #expect(refused.count == forged, "every forged call is journaled")
         #expect(refused.allSatisfy { $0["remote"] as? String == "127.0.0.2" && $0["answer"] as? Int == 403 }, "under the real address")
     }
@@ -122,8 +122,8 @@ import TestStack
         let again = try HTTPClient.request(port: stack.port, method: "GET", target: "/api/orders/SEC-R1", headers: [("Authorization", "Bearer " + Stack.apiKey)]).body
         #expect(again == api)
         let kinds = try Security.journal(stack).compactMap { $0["kind"] as? String }
-        #expect(kinds.filter { $0 == "notification.duplicate" }.count == replays.count)
-        #expect(kinds.filter { $0 == "notification.applied" }.count == 2)
+        #expect(kinds.filter { $0 == "event.duplicate" }.count == replays.count)
+        #expect(kinds.filter { $0 == "event.applied" }.count == 2)
     }
 
     // MARK: - Pages

@@ -167,11 +167,11 @@ import TestStack
     @Test func theSignatureVerifiesWithTheDocumentedPythonAndPHP() throws {
         let directory = NSTemporaryDirectory() + "cross-webhook-recipes-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        let readme = try String(contentsOfFile: Stack.root + "/README.md", encoding: .utf8)
-        let python = try #require(Self.snippet(readme, "python-verify", "python"), "README.md has the Python recipe between its markers")
+        let readme = try String(contentsOfFile: Stack.root + "/docs/webhooks.md", encoding: .utf8)
+        let python = try #require(Self.snippet(readme, "python-verify", "python"), "docs/webhooks.md has the Python recipe between its markers")
         try python.write(toFile: directory + "/cross_webhook.py", atomically: true, encoding: .utf8)
-        // A recorder (its secret checked by the README's function), the README's Python endpoint, and its PHP
-        // endpoint when PHP is installed: Cross signs each with the endpoint's own secret.
+        // A recorder (its secret checked by the documented function), the documented Python endpoint, and the PHP
+        // one: Cross signs each with the endpoint's own secret.
         let recorder = try HTTPStandIn { _ in .respond(status: 200, body: "ok") }
         defer { recorder.stop() }
         let pythonSecret = "whsec-python-0123456789", phpSecret = "whsec-php-0123456789"
@@ -188,21 +188,18 @@ import TestStack
         // The test runner's blocked signals are inherited: SIGTERM would wait out the grace period.
         defer { pythonEndpoint.stop(grace: 0.1) }
         var endpoints: [(url: String, secret: String)] = [(recorder.url + "/in", Self.secret), ("http://127.0.0.1:\(pythonPort)/hook", pythonSecret)]
-        var phpEndpoint: ManagedProcess?
-        var phpPort: UInt16 = 0
-        let hasPHP = FileManager.default.isExecutableFile(atPath: "/usr/bin/php")
-        if hasPHP {
-            let php = try #require(Self.snippet(readme, "php-verify", "php"), "README.md has the PHP recipe between its markers")
-            try php.write(toFile: directory + "/hook.php", atomically: true, encoding: .utf8)
-            phpPort = try FreePort.allocate()
-            phpEndpoint = try ManagedProcess(
-                name: "php-endpoint", executable: "/usr/bin/php", arguments: ["-S", "127.0.0.1:\(phpPort)", directory + "/hook.php"],
-                logPath: directory + "/php.log", environment: ["CROSS_WEBHOOK_SECRET": phpSecret])
-            endpoints.append(("http://127.0.0.1:\(phpPort)/hook", phpSecret))
-        }
-        defer { phpEndpoint?.stop(grace: 0.1) }
+        // `make test` installs php-cli: the recipe is tested, never skipped.
+        #expect(FileManager.default.isExecutableFile(atPath: "/usr/bin/php"), "php is missing: make test installs php-cli")
+        let php = try #require(Self.snippet(readme, "php-verify", "php"), "docs/webhooks.md has the PHP recipe between its markers")
+        try php.write(toFile: directory + "/hook.php", atomically: true, encoding: .utf8)
+        let phpPort = try FreePort.allocate()
+        let phpEndpoint = try ManagedProcess(
+            name: "php-endpoint", executable: "/usr/bin/php", arguments: ["-S", "127.0.0.1:\(phpPort)", directory + "/hook.php"],
+            logPath: directory + "/php.log", environment: ["CROSS_WEBHOOK_SECRET": phpSecret])
+        endpoints.append(("http://127.0.0.1:\(phpPort)/hook", phpSecret))
+        defer { phpEndpoint.stop(grace: 0.1) }
         try waitForPort(pythonPort)
-        if hasPHP { try waitForPort(phpPort) }
+        try waitForPort(phpPort)
         let stack = try Self.stack("webhook-signature", endpoints: endpoints)
         defer { stack.stop() }
         try stack.createOrder("WH-sig", extra: ["description": "Pagne wax « Kente » & co"])
@@ -215,7 +212,7 @@ import TestStack
         #expect(deliveries.allSatisfy { $0["attempts"] as? Int == 1 }, "each accepted at the first attempt: \(deliveries)")
         #expect(deliveries.dropFirst().allSatisfy { $0["last_status"] as? Int == 204 })
 
-        // The README's function on the recorded body and header.
+        // The documented function on the recorded body and header.
         let request = try #require(recorder.receivedRequests.first)
         let header = try #require(request.header("Cross-Signature"))
         #expect(header.hasPrefix("t=") && header.contains(",v1="))
@@ -246,11 +243,9 @@ import TestStack
         // A genuine request, but signed for another endpoint's secret.
         let otherSecret = try HTTPClient.post(pythonPort, "/hook", body: request.body, contentType: "application/json", headers: [("Cross-Signature", header)])
         #expect(otherSecret.status == 400)
-        if hasPHP {
-            let forgedToPHP = try HTTPClient.post(phpPort, "/hook", body: request.body, contentType: "application/json", headers: [("Cross-Signature", forged)])
-            #expect(forgedToPHP.status == 400)
-            #expect(forgedToPHP.text.contains("bad signature"))
-        }
+        let forgedToPHP = try HTTPClient.post(phpPort, "/hook", body: request.body, contentType: "application/json", headers: [("Cross-Signature", forged)])
+        #expect(forgedToPHP.status == 400)
+        #expect(forgedToPHP.text.contains("bad signature"))
     }
 
     // MARK: - Helpers

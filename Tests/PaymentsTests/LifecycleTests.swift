@@ -1,12 +1,13 @@
 import Testing
 @testable import Payments
+import TMoneyOnline
 
 /// Every (state × notification) pair of the order lifecycle.
 @Suite struct LifecycleTests {
     enum Incoming: String, CaseIterable, CustomTestStringConvertible {
         case ok, okOtherPayid, cancel, authentication, paymentFailed, expiredSession, unknownError, wrongAmount, wrongCurrency
 
-        var notification: Notification {
+        var notification: TMoneyOnline.Notification {
             switch self {
             case .ok: Fixtures.ok(payid: "P1")
             case .okOtherPayid: Fixtures.ok(payid: "P2")
@@ -43,7 +44,7 @@ import Testing
         var order = Fixtures.order(status: state, paidWith: state == .paid ? "P1" : nil)
         if state == .paid {
             // A paid order already holds the notification that paid it.
-            _ = order.notifications.append(NotificationRecord(notification: Fixtures.ok(payid: "P1"), receivedAt: Fixtures.now, from: .pending, to: .paid, note: nil))
+            _ = order.events.append(EventRecord(event: Fixtures.ok(payid: "P1").event, source: .notification, receivedAt: Fixtures.now, from: .pending, to: .paid, note: nil))
         }
         let before = order
         let effect = OrderLifecycle.apply(incoming.notification, to: &order, at: Fixtures.now.adding(seconds: 5))
@@ -55,10 +56,10 @@ import Testing
             return
         }
         #expect(order.status == expected, "\(state) + \(incoming)")
-        #expect(effect == .applied(from: state, to: expected, note: order.notifications.last?.note))
+        #expect(effect == .applied(from: state, to: expected, note: order.events.last?.note))
         #expect(order.revision == before.revision + 1)
-        #expect(order.notifications.count == before.notifications.count + 1)
-        #expect(order.notifications.last?.notification == incoming.notification)
+        #expect(order.events.count == before.events.count + 1)
+        #expect(order.events.last?.event == incoming.notification.event)
         if expected == .review && state != .review {
             #expect(!order.reviewReasons.isEmpty)
         }
@@ -66,7 +67,7 @@ import Testing
             #expect(order.payment != nil, "money taken is always recorded")
         }
         if state == .paid {
-            #expect(order.payment?.payid == "P1", "the first payment stays the order's payment")
+            #expect(order.payment?.transactionID == "P1", "the first payment stays the order's payment")
         }
     }
 
@@ -86,20 +87,20 @@ import Testing
         #expect(order.status == .cancelled)
         _ = OrderLifecycle.apply(Fixtures.ok(), to: &order, at: Fixtures.now)
         #expect(order.status == .paid)
-        #expect(order.payment?.payid == "P1")
+        #expect(order.payment?.transactionID == "P1")
     }
 
     @Test func mismatchReasonIsKept() {
         var order = Fixtures.order()
         _ = OrderLifecycle.apply(Fixtures.ok(payid: "P1", amount: 1500), to: &order, at: Fixtures.now)
         #expect(order.status == .review)
-        #expect(order.reviewReasons == ["OK notification for 1500 F CFA on an order of 15000 F CFA"])
+        #expect(order.reviewReasons == ["TMoney says paid for 1500 F CFA on an order of 15000 F CFA"])
     }
 
     @Test func newAttemptsReopenFailedOrders() throws {
         for state in [OrderStatus.cancelled, .declined, .expired, .pending] {
             var order = Fixtures.order(status: state)
-            try OrderLifecycle.startAttempt(&order, sessionID: SessionID("12345678901234567890123456789012")!, at: Fixtures.now, sessionLifetime: 180)
+            try OrderLifecycle.startAttempt(&order, Fixtures.attempt("12345678901234567890123456789012", at: Fixtures.now), at: Fixtures.now)
             #expect(order.status == .pending)
             #expect(order.attempts.count == 1)
             #expect(order.attempts[0].expiresAt == Fixtures.now.adding(seconds: 180))
@@ -107,22 +108,23 @@ import Testing
         for (state, refusal) in [(OrderStatus.paid, OrderLifecycle.AttemptRefusal.alreadyPaid), (.review, .inReview)] {
             var order = Fixtures.order(status: state)
             #expect(throws: refusal) {
-                try OrderLifecycle.startAttempt(&order, sessionID: SessionID("12345678901234567890123456789012")!, at: Fixtures.now, sessionLifetime: 180)
+                try OrderLifecycle.startAttempt(&order, Fixtures.attempt("12345678901234567890123456789012", at: Fixtures.now), at: Fixtures.now)
             }
         }
         var old = Fixtures.order()
         #expect(throws: OrderLifecycle.AttemptRefusal.orderExpired) {
-            try OrderLifecycle.startAttempt(&old, sessionID: SessionID("12345678901234567890123456789012")!, at: Fixtures.now.adding(seconds: 86_400), sessionLifetime: 180)
+            try OrderLifecycle.startAttempt(&old, Fixtures.attempt("12345678901234567890123456789012", at: Fixtures.now.adding(seconds: 86_400)), at: Fixtures.now.adding(seconds: 86_400))
         }
     }
 
     @Test func sessionReusedWhileMoreThan30SecondsLeft() throws {
         var order = Fixtures.order()
-        let session = SessionID("12345678901234567890123456789012")!
-        try OrderLifecycle.startAttempt(&order, sessionID: session, at: Fixtures.now, sessionLifetime: 180)
-        #expect(OrderLifecycle.reusableSession(of: order, at: Fixtures.now.adding(seconds: 149))?.sessionID == session)
-        #expect(OrderLifecycle.reusableSession(of: order, at: Fixtures.now.adding(seconds: 150)) == nil)
+        let attempt = Fixtures.attempt()
+        try OrderLifecycle.startAttempt(&order, attempt, at: Fixtures.now)
+        #expect(OrderLifecycle.reusableAttempt(of: order, method: .redirect, at: Fixtures.now.adding(seconds: 149)) == attempt)
+        #expect(OrderLifecycle.reusableAttempt(of: order, method: .redirect, at: Fixtures.now.adding(seconds: 150)) == nil)
+        #expect(OrderLifecycle.reusableAttempt(of: order, method: .push, at: Fixtures.now) == nil, "only an attempt of the same way to pay")
         order.status = .cancelled
-        #expect(OrderLifecycle.reusableSession(of: order, at: Fixtures.now) == nil, "a failed attempt's session is never reused")
+        #expect(OrderLifecycle.reusableAttempt(of: order, method: .redirect, at: Fixtures.now) == nil, "a failed attempt's session is never reused")
     }
 }

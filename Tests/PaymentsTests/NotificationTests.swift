@@ -1,5 +1,8 @@
 import Testing
 @testable import Payments
+import TMoneyOnline
+
+private typealias Notification = TMoneyOnline.Notification
 
 @Suite struct NotificationParsingTests {
     static let complete: [(name: String, value: String)] = [
@@ -19,7 +22,7 @@ import Testing
         #expect(notification.status == .ok)
         #expect(notification.amount == 15000)
         #expect(notification.cname == "Kofi Mensah")
-        #expect(notification.outcome == .paid)
+        #expect(notification.event.outcome == .paid)
         #expect(notification.parameters.map(\.0) == Self.complete.map(\.name))
     }
 
@@ -61,7 +64,7 @@ import Testing
         var parameters = replacing("status", with: "NOK")
         #expect((#expect(throws: ValidationErrors.self) { try Notification.parse(parameters) })?.fields == ["error"])
         parameters = parameters.filter { $0.name != "error" } + [("error", "CANCEL")]
-        #expect(try Notification.parse(parameters).outcome == .cancelled)
+        #expect(try Notification.parse(parameters).event.status == .cancelled)
     }
 
     @Test("error codes", arguments: [
@@ -69,7 +72,8 @@ import Testing
         ("EXPIRED_SESSION", .expired), ("SOMETHING_NEW", .declined),
     ])
     func errorOutcomes(code: String, status: OrderStatus) {
-        #expect(Fixtures.nok(code).outcome == status)
+        #expect(Fixtures.nok(code).event.status == status)
+        #expect(Fixtures.nok(code).event.reason == code, "the code is kept as it came")
     }
 
     @Test func unknownExtraParametersAreIgnored() throws {
@@ -77,10 +81,10 @@ import Testing
     }
 
     @Test func identityTellsDuplicatesApart() {
-        #expect(Fixtures.ok(payid: "P1").identity == Fixtures.ok(payid: "P1").identity)
-        #expect(Fixtures.ok(payid: "P1").identity != Fixtures.ok(payid: "P2").identity)
-        #expect(Fixtures.nok("CANCEL").identity == Fixtures.nok("CANCEL").identity)
-        #expect(Fixtures.nok("CANCEL", timestamp: "1").identity != Fixtures.nok("CANCEL", timestamp: "2").identity)
-        #expect(Fixtures.nok("CANCEL").identity != Fixtures.nok("AUTHENTICATION").identity)
+        #expect(Fixtures.ok(payid: "P1").event.identity == Fixtures.ok(payid: "P1").event.identity)
+        #expect(Fixtures.ok(payid: "P1").event.identity != Fixtures.ok(payid: "P2").event.identity)
+        #expect(Fixtures.nok("CANCEL").event.identity == Fixtures.nok("CANCEL").event.identity)
+        #expect(Fixtures.nok("CANCEL", timestamp: "1").event.identity != Fixtures.nok("CANCEL", timestamp: "2").event.identity)
+        #expect(Fixtures.nok("CANCEL").event.identity != Fixtures.nok("AUTHENTICATION").event.identity)
     }
 }

@@ -1,6 +1,10 @@
 import Foundation
 import Testing
 @testable import Payments
+import TMoneyOnline
+
+private typealias SessionAnswer = TMoneyOnline.SessionAnswer
+private typealias SessionID = TMoneyOnline.SessionID
 
 @Suite struct SessionAnswerTests {
     @Test func okIsASessionID() {
@@ -50,23 +54,29 @@ import Testing
     }
 }
 
-@Suite struct CheckoutFormTests {
-    let returns = (accept: "https://pay.tg/return/accept?order=x", decline: "https://pay.tg/return/decline?order=x", cancel: "https://pay.tg/return/cancel?order=x")
-    let session = SessionID("27875690759565722269644474422394")!
+@Suite struct PaymentFormTests {
+    let returns = ReturnURLs(accept: "https://pay.tg/return/accept?order=x", decline: "https://pay.tg/return/decline?order=x", cancel: "https://pay.tg/return/cancel?order=x")
+    let session = Fixtures.attempt("27875690759565722269644474422394")
+
+    func tmoney(phoneFieldName: String = "phonenumber") -> TMoneyOnline {
+        TMoneyOnline(.init(gatewayURL: "https://tmoney.tg", merchantID: "1234567890123456", timeoutSeconds: 1, phoneFieldName: phoneFieldName))
+    }
 
     @Test func requiredFieldsInTheSpecsOrder() {
         let order = Order(Fixtures.newOrder(description: nil), createdAt: Fixtures.now, lifetimeSeconds: 60)
-        let form = CheckoutForm(order: order, session: session, merchantID: "1234567890123456", gatewayURL: "https://tmoney.tg", returnPages: returns)
+        let form = tmoney().paymentForm(for: order, attempt: session, returnPages: returns)
         #expect(form.action == "https://tmoney.tg/online/online.php")
         #expect(form.fields.map(\.name) == ["sessionid", "merchantid", "amount", "currency", "purchaseref", "brand", "accepturl", "declineurl", "cancelurl", "language"])
-        #expect(form.fields.map(\.value) == [session.value, "1234567890123456", "15000", "952", "CMD-1001", "Boutique Démo", returns.accept, returns.decline, returns.cancel, "fr"])
+        #expect(form.fields.map(\.value) == [session.reference, "1234567890123456", "15000", "952", "CMD-1001", "Boutique Démo", returns.accept!, returns.decline!, returns.cancel!, "fr"])
     }
 
     @Test func optionalFieldsWhenSet() {
-        var new = Fixtures.newOrder(phone: "90000001", description: "Riz")
-        new = NewOrder(ref: new.ref, amount: new.amount, currency: new.currency, description: new.description, brand: new.brand, phone: new.phone, language: .en, text: "Merci", returnURLs: ReturnURLs())
+        let base = Fixtures.newOrder(phone: "90000001", description: "Riz")
+        var details = base.details
+        details.text = "Merci"
+        let new = NewOrder(ref: base.ref, amount: base.amount, currency: base.currency, brand: base.brand, language: .en, details: details)
         let order = Order(new, createdAt: Fixtures.now, lifetimeSeconds: 60)
-        let form = CheckoutForm(order: order, session: session, merchantID: "1234567890123456", gatewayURL: "https://tmoney.tg", returnPages: returns, phoneFieldName: "phonennumber")
+        let form = tmoney(phoneFieldName: "phonennumber").paymentForm(for: order, attempt: session, returnPages: returns)
         #expect(form.fields.map(\.name) == ["sessionid", "merchantid", "amount", "currency", "purchaseref", "phonennumber", "brand", "description", "accepturl", "declineurl", "cancelurl", "text", "language"])
         #expect(form.fields.first { $0.name == "language" }?.value == "en")
     }
@@ -88,12 +98,12 @@ import Testing
     }
 
     @Test func linksAreSignedAndCheckedInConstantTime() {
-        let links = OrderLink(secret: "a secret of some length")
+        let links = OrderLink(secret: "a secret of some length", publicURL: "https://pay.tg")
         let key = OrderKey(ref: "CMD-1001")
         let token = links.token(for: key)
         #expect(token.count == 49)
         #expect(links.orderKey(fromToken: token) == key)
-        let other = OrderLink(secret: "another secret entirely")
+        let other = OrderLink(secret: "another secret entirely", publicURL: "https://pay.tg")
         #expect(other.orderKey(fromToken: token) == nil)
         var tampered = Array(token)
         tampered[40] = tampered[40] == "0" ? "1" : "0"

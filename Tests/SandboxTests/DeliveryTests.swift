@@ -1,3 +1,4 @@
+import TMoneyOnline
 import FastCGI
 import Foundation
 import Logging
@@ -77,7 +78,7 @@ import Testing
         let merchant = try MerchantListener(.hang(seconds: 1))
         let courier = NotificationCourier(transport: HTTPNotificationTransport(timeoutSeconds: 5), logger: Self.logger)
         let plan = NotificationPlan(
-            merchantID: Harness.merchant, notification: Payments.Notification(purchaseref: "R", amount: 100, currency: "952", status: .nok, error: "CANCEL"),
+            merchantID: Harness.merchant, notification: TMoneyOnline.Notification(purchaseref: "R", amount: 100, currency: "952", status: .nok, error: "CANCEL"),
             url: merchant.url + "/notify?purchaseref=R", copies: 1, delayMilliseconds: 300, beforeReturn: false)
         let started = Date()
         courier.dispatch(plan)

@@ -1,3 +1,4 @@
+import Support
 import FastCGI
 import Foundation
 import Payments
@@ -63,7 +64,7 @@ final class Harness: @unchecked Sendable {
     ) throws -> (TMoneySandbox, SandboxApp, Router) {
         let sandbox = try TMoneySandbox(
             configuration: try SandboxConfiguration.load(path: configPath), stateFile: StateFile(path: statePath),
-            words: pages.words, dispatcher: dispatcher, clock: { clock.now })
+            words: pages.strings, dispatcher: dispatcher, clock: { clock.now })
         let application = SandboxApp(sandbox: sandbox, pages: pages)
         return (sandbox, application, application.makeRouter())
     }

@@ -1,3 +1,5 @@
+import TMoneyOnline
+import Support
 import FastCGI
 import Foundation
 import Payments
@@ -218,14 +220,14 @@ import Testing
         let transaction = try #require(harness.sandbox.snapshot().transactions[key])
         let paymentref = try #require(transaction.outcome?.paymentref)
         #expect(html.contains(paymentref))
-        #expect(plan.notification == Payments.Notification(
+        #expect(plan.notification == TMoneyOnline.Notification(
             purchaseref: "CMD-1001", amount: 15000, currency: "952", status: .ok, clientid: "1000000001", cname: "Kofi Mensah",
             mobile: "22890000001", paymentref: paymentref, payid: transaction.payid,
             timestamp: String(harness.clock.now.seconds), error: ""))
         #expect(plan.url == "http://merchant.test/notify?purchaseref=CMD-1001&amount=15000&currency=952&status=OK&clientid=1000000001"
             + "&cname=Kofi+Mensah&mobile=22890000001&paymentref=\(paymentref)&payid=\(transaction.payid)"
             + "&timestamp=\(harness.clock.now.seconds)&error=")
-        #expect(try Payments.Notification.parse(plan.notification.parameters) == plan.notification, "Cross reads it back")
+        #expect(try TMoneyOnline.Notification.parse(plan.notification.parameters) == plan.notification, "Cross reads it back")
         // The confirmation SMS.
         #expect(harness.sandbox.snapshot().outbox.first?.text.contains("4 985 000 F CFA") == true)
 

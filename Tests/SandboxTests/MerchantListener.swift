@@ -1,3 +1,4 @@
+import Support
 import Foundation
 
 /// A merchant's notification endpoint for tests: a minimal HTTP server on a loopback port of its own that

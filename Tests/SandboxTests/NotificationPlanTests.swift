@@ -1,3 +1,4 @@
+import TMoneyOnline
 import FastCGI
 import Foundation
 import Payments
@@ -133,7 +134,7 @@ import Testing
         #expect(harness.plans.allSatisfy { !$0.notification.payid.isEmpty && $0.notification.timestamp == String(harness.clock.now.seconds) })
         #expect(harness.plans.filter { $0.notification.paymentref.isEmpty }.count == 4, "a payment reference only for a payment made")
         for plan in harness.plans {
-            #expect(try Payments.Notification.parse(plan.notification.parameters) == plan.notification)
+            #expect(try TMoneyOnline.Notification.parse(plan.notification.parameters) == plan.notification)
         }
     }
 }

@@ -1,3 +1,4 @@
+import TMoneyOnline
 import FastCGI
 import Payments
 import Testing
@@ -12,7 +13,7 @@ import Testing
         #expect(response.header("Content-Type") == "text/plain; charset=utf-8")
         let body = Harness.text(response)
         #expect(body.range(of: "^OK:[0-9]{32}$", options: .regularExpression) != nil, "\(body)")
-        guard case .session(let id) = SessionAnswer.parse(body) else {
+        guard case .session(let id) = TMoneyOnline.SessionAnswer.parse(body) else {
             Issue.record("Cross's parser does not read \(body) as a session id")
             return
         }

@@ -25,7 +25,7 @@ if ($order['status'] === 'paid' || $order['status'] === 'review') {
 $now = time();
 $last = end($order['attempts']);
 if ($order['status'] === 'pending' && $last !== false && iso_seconds($last['expires_at']) - $now > 30) {
-    $session = $last['session_id'];
+    $session = $last['reference'];
 } else {
     // No reusable session id: ask the gateway (outside the lock), then record the attempt under it.
     $context = stream_context_create(['http' => ['timeout' => 10]]);
@@ -34,7 +34,7 @@ if ($order['status'] === 'pending' && $last !== false && iso_seconds($last['expi
         answer(503, 'text/html', '<!doctype html><title>' . h($words['unavailable']) . '</title><h1>' . h($words['unavailable']) . '</h1>');
     }
     $updated = update_order($key, function (array &$current) use ($answer, $now) {
-        $current['attempts'][] = ['expires_at' => now_iso($now + 180), 'issued_at' => now_iso($now), 'session_id' => $answer[1]];
+        $current['attempts'][] = ['expires_at' => now_iso($now + 180), 'issued_at' => now_iso($now), 'method' => 'redirect', 'operator' => 'tmoney', 'reference' => $answer[1]];
         $current['status'] = 'pending';
         $current['updated_at'] = now_iso($now);
         $current['revision']++;
@@ -54,18 +54,19 @@ $fields = [
     'currency' => $order['currency'],
     'purchaseref' => $order['purchaseref'],
 ];
-if (isset($order['phone'])) {
-    $fields['phonenumber'] = $order['phone'];
+$details = $order['details'];
+if (isset($details['phone'])) {
+    $fields['phonenumber'] = $details['phone'];
 }
 $fields['brand'] = $order['brand'];
-if (isset($order['description'])) {
-    $fields['description'] = $order['description'];
+if (isset($details['description'])) {
+    $fields['description'] = $details['description'];
 }
 $fields['accepturl'] = $public . 'accept?order=' . $token;
 $fields['declineurl'] = $public . 'decline?order=' . $token;
 $fields['cancelurl'] = $public . 'cancel?order=' . $token;
-if (isset($order['text'])) {
-    $fields['text'] = $order['text'];
+if (isset($details['text'])) {
+    $fields['text'] = $details['text'];
 }
 $fields['language'] = $order['language'];
 
@@ -73,8 +74,8 @@ $inputs = '';
 foreach ($fields as $name => $value) {
     $inputs .= '<input type="hidden" name="' . h($name) . '" value="' . h($value) . "\">\n";
 }
-$description = isset($order['description']) && $order['description'] !== ''
-    ? '<dt>' . h($words['description']) . '</dt><dd>' . h($order['description']) . "</dd>\n" : '';
+$description = isset($details['description']) && $details['description'] !== ''
+    ? '<dt>' . h($words['description']) . '</dt><dd>' . h($details['description']) . "</dd>\n" : '';
 
 answer(200, 'text/html', '<!doctype html>
 <html lang="' . h($order['language']) . '">

@@ -33,7 +33,7 @@ function refuse(int $status, string $reason, string $remote, array $pairs, int $
     foreach (array_slice($pairs, 0, 32) as [$name, $value]) {
         $parameters[] = [substr($name, 0, 64), substr($value, 0, 512)];
     }
-    journal(['at' => now_iso($now), 'kind' => 'notification.refused', 'remote' => $remote, 'answer' => $status,
+    journal(['at' => now_iso($now), 'kind' => 'call.refused', 'channel' => 'notification', 'remote' => $remote, 'answer' => $status,
         'reason' => $reason, 'parameters' => $parameters]);
     answer($status, 'text/plain', $reason . "\n");
 }
@@ -100,24 +100,25 @@ if ($errors) {
     refuse(400, "Bad notification: $reason", $remote, $pairs, $now);
 }
 
-$notification = [
-    'purchaseref' => $ref, 'amount' => (int)$amountText, 'currency' => $currency, 'status' => $status,
-    'clientid' => $clientid, 'cname' => $cname, 'mobile' => $mobile, 'paymentref' => $paymentref, 'payid' => $payid,
-    'timestamp' => $timestamp, 'error' => $error,
-];
-$identity = fn (array $n): string => implode('|', [$n['status'], $n['payid'], $n['error'], $n['payid'] === '' ? $n['paymentref'] . '|' . $n['timestamp'] : '']);
-
+// As Cross stores it: TMoney's parameters as an operator-neutral event.
 $outcomes = ['CANCEL' => 'cancelled', 'EXPIRED_SESSION' => 'expired'];
-$updated = update_order(order_key($ref), function (array &$order) use ($notification, $identity, $outcomes, $now, $remote) {
-    if ($order['purchaseref'] !== $notification['purchaseref']) {
+$event = [
+    'operator' => 'tmoney', 'outcome' => $status === 'OK' ? 'paid' : ($outcomes[$error] ?? 'declined'), 'reason' => $error,
+    'purchaseref' => $ref, 'amount' => (int)$amountText, 'currency' => $currency, 'transaction_id' => $payid,
+    'receipt' => $paymentref, 'payer' => ['account' => $clientid, 'name' => $cname, 'phone' => $mobile],
+    'occurred_at' => $timestamp,
+];
+$identity = fn (array $e): string => implode('|', [$e['operator'], $e['outcome'], $e['transaction_id'], $e['reason'], $e['transaction_id'] === '' ? $e['receipt'] . '|' . $e['occurred_at'] : '']);
+
+$updated = update_order(order_key($ref), function (array &$order) use ($event, $identity, $now, $remote) {
+    if ($order['purchaseref'] !== $event['purchaseref']) {
         return [null, null];
     }
-    $record = ['at' => now_iso($now), 'kind' => 'notification.applied', 'answer' => 200, 'remote' => $remote,
-        'notification' => $notification];
-    $id = $identity($notification);
-    foreach ($order['notifications'] as $seen) {
-        if ($identity($seen['notification']) === $id) {
-            $record['kind'] = 'notification.duplicate';
+    $record = ['at' => now_iso($now), 'kind' => 'event.applied', 'answer' => 200, 'remote' => $remote, 'payment_event' => $event];
+    $id = $identity($event);
+    foreach ($order['events'] as $seen) {
+        if ($identity($seen['event']) === $id) {
+            $record['kind'] = 'event.duplicate';
             $record['key'] = $order['key'];
             $record['ref'] = $order['purchaseref'];
             return [$record, 'duplicate'];
@@ -127,18 +128,18 @@ $updated = update_order(order_key($ref), function (array &$order) use ($notifica
     $to = $from;
     $note = null;
     $review = null;
-    if ($notification['amount'] !== $order['amount'] || $notification['currency'] !== $order['currency']) {
-        $review = "{$notification['status']} notification for {$notification['amount']} {$notification['currency']} on an order of {$order['amount']} {$order['currency']}";
+    if ($event['amount'] !== $order['amount'] || $event['currency'] !== $order['currency']) {
+        $review = "TMoney says {$event['outcome']} for {$event['amount']} F CFA on an order of {$order['amount']} F CFA";
     } elseif ($from === 'review') {
         $note = 'recorded: the order is in review';
     } elseif ($from === 'paid') {
-        if ($notification['status'] === 'OK' && $notification['payid'] !== ($order['payment']['payid'] ?? null)) {
-            $review = 'paid twice: payid ' . ($order['payment']['payid'] ?? '?') . ' then ' . $notification['payid'];
-        } elseif ($notification['status'] === 'NOK') {
+        if ($event['outcome'] === 'paid' && $event['transaction_id'] !== ($order['payment']['transaction_id'] ?? null)) {
+            $review = 'paid twice: TMoney ' . ($order['payment']['transaction_id'] ?? '?') . ' then TMoney ' . $event['transaction_id'];
+        } elseif ($event['outcome'] !== 'paid') {
             $note = 'recorded: the order is already paid';
         }
     } else {
-        $to = $notification['status'] === 'OK' ? 'paid' : ($outcomes[$notification['error']] ?? 'declined');
+        $to = $event['outcome'];
     }
     if ($review !== null) {
         $to = 'review';
@@ -147,19 +148,20 @@ $updated = update_order(order_key($ref), function (array &$order) use ($notifica
             $order['review_reasons'][] = $review;
         }
     }
-    if ($notification['status'] === 'OK' && !isset($order['payment'])) {
+    if ($event['outcome'] === 'paid' && !isset($order['payment'])) {
         $order['payment'] = [
-            'amount' => $notification['amount'], 'clientid' => $notification['clientid'], 'cname' => $notification['cname'],
-            'currency' => $notification['currency'], 'mobile' => $notification['mobile'], 'payid' => $notification['payid'],
-            'paymentref' => $notification['paymentref'], 'received_at' => now_iso($now), 'timestamp' => $notification['timestamp'],
+            'amount' => $event['amount'], 'currency' => $event['currency'], 'occurred_at' => $event['occurred_at'],
+            'operator' => 'tmoney', 'payer' => $event['payer'], 'receipt' => $event['receipt'], 'received_at' => now_iso($now),
+            'transaction_id' => $event['transaction_id'],
         ];
     }
     $order['status'] = $to;
-    $entry = ['from' => $from, 'notification' => $notification, 'received_at' => now_iso($now), 'to' => $to];
+    $entry = ['event' => $event, 'from' => $from];
     if ($note !== null) {
         $entry['note'] = $note;
     }
-    $order['notifications'][] = $entry;
+    $entry += ['received_at' => now_iso($now), 'source' => 'notification', 'to' => $to];
+    $order['events'][] = $entry;
     $order['updated_at'] = now_iso($now);
     $order['revision']++;
     $record += ['from' => $from, 'to' => $to, 'reason' => $note];

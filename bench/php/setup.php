@@ -13,7 +13,7 @@ if ($argc !== 6) {
 [, $data, $templateFile, $prefix, $count, $refsFile] = $argv;
 $template = json_decode(file_get_contents($templateFile), true, 512, JSON_THROW_ON_ERROR);
 $template['attempts'] = [];
-$template['notifications'] = [];
+$template['events'] = [];
 $template['review_reasons'] = [];
 unset($template['payment']);
 $template['status'] = 'pending';

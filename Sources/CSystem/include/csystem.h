@@ -11,12 +11,11 @@ int cross_reserve_space(int fd, off_t offset, off_t length);
 /// syncfs(fd): flushes every file of the filesystem holding fd, names and contents, to disk. Same reason.
 int cross_sync_filesystem(int fd);
 
-/// Takes (waiting for it) or releases an exclusive open-file-description lock (F_OFD_SETLKW / F_OFD_SETLK,
-/// F_UNLCK) on one byte of a file. Like flock it belongs to the open file, so it holds between threads that
+/// Takes (waiting for it) an exclusive open-file-description lock (F_OFD_SETLKW) on one byte of a file; closing
+/// the file releases it. Like flock it belongs to the open file, so it holds between threads that
 /// each opened the file as well as between processes; unlike flock it covers a range, so that one lock
 /// file holds a lock per order. Returns 0, or -1 with errno set.
 int cross_lock_byte(int fd, off_t offset);
-int cross_unlock_byte(int fd, off_t offset);
 
 /// mallopt(M_MMAP_THRESHOLD, bytes): allocations of this size and more come from mmap and go back to the system
 /// when freed (malloc.h is not in Swift's Glibc module). Returns 1 on success.

@@ -1,17 +1,23 @@
 // The orders dashboard's benchmark (not a test): `bench/dashboard/run` builds this in release and runs it.
 //
-//   cross-dashboard-bench generate DIR [ORDERS]   orders through OrderStore, as `cross serve` writes them
+//   cross-dashboard-bench generate DIR [ORDERS]   orders through the cashier and the store, as `cross serve` makes them
 //   cross-dashboard-bench config DIR              writes DIR/cross.json (the dashboard on, password below)
 //   cross-dashboard-bench measure DIR             times each dashboard page in this process, and its RSS
 //
 // `measure` drives the app's router directly (no socket, no nginx): the figures are the responder's own
 // time per page. `run` then measures the same pages through nginx and a real `cross serve`.
+import AdminDashboard
+import Cashier
 import CrossApp
 import FastCGI
+import FlatFileStore
 import Foundation
 import Logging
-import OrderStore
+import OrderStorage
 import Payments
+import Support
+import TMoneyOnline
+import WebPages
 
 let benchUser = "admin"
 let benchPassword = "bench-dashboard-password"
@@ -67,14 +73,20 @@ func writeConfig(_ directory: String) -> String {
 /// 1 % in review (a wrong amount), the rest pending. One order in a hundred has a payment attempt (a
 /// session id) before its notification.
 func generate(_ directory: String, count: Int) {
-    let store: OrderStore
+    let store: FlatFileStore
     do {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        store = try OrderStore(directory: directory + "/data", logger: quietLogger("bench.store"))
+        store = try FlatFileStore(directory: directory + "/data", logger: quietLogger("bench.store"))
     } catch {
         fail("cannot open the store: \(error)")
     }
-    if FileManager.default.fileExists(atPath: store.index.path) { fail("\(directory)/data already has orders: remove it first") }
+    if FileManager.default.fileExists(atPath: directory + "/data/index/orders.tsv") { fail("\(directory)/data already has orders: remove it first") }
+    let policy = OrderPolicy(currency: "952", brand: "Boutique Démo", language: .fr, allowedReturnHosts: [])
+    let settings = Cashier.Settings(policy: policy, orderLifetimeSeconds: 7 * 86_400, raisesWebhooks: true)
+    /// The cashier, its clock at `seconds`: the year of orders is made in a few seconds.
+    @Sendable func cashier(at seconds: Int64) -> Cashier {
+        Cashier(store: store, settings: settings, clock: { Timestamp(seconds: seconds) }, logger: quietLogger("bench"))
+    }
     let now = Int64(time(nil))
     let span: Int64 = 365 * 86_400
     let start = now - span - 86_400
@@ -92,47 +104,25 @@ func generate(_ directory: String, count: Int) {
                 let amount = Int64.random(in: 5...5000, using: &random) * 100
                 let phone: String? = Bool.random(using: &random) ? "+2289" + String(format: "%07d", Int.random(in: 0..<10_000_000, using: &random)) : nil
                 let new = NewOrder(
-                    ref: ref, amount: Amount(francs: amount)!, currency: "952", description: "Commande n° \(index)",
-                    brand: "Boutique Démo", phone: phone, language: index % 5 == 0 ? .en : .fr, text: nil, returnURLs: ReturnURLs())
+                    ref: ref, amount: Amount(francs: amount)!, currency: "952", brand: "Boutique Démo",
+                    language: index % 5 == 0 ? .en : .fr, details: OrderDetails(description: "Commande n° \(index)", phone: phone))
                 do {
-                    guard case .created(let order) = try store.create(new, at: Timestamp(seconds: created), lifetimeSeconds: 7 * 86_400) else {
-                        fail("\(ref) already exists")
-                    }
+                    guard case .created(let order) = try cashier(at: created).createOrder(new) else { fail("\(ref) already exists") }
                     let roll = Int.random(in: 0..<100, using: &random)
                     if roll < 79 {
-                        let at = Timestamp(seconds: created + Int64.random(in: 30...600, using: &random))
+                        let at = created + Int64.random(in: 30...600, using: &random)
                         if index % 100 == 0 {
-                            let session = SessionID(String(format: "%032d", index))!
-                            _ = try store.update(order.key) { (order: inout Order) throws -> (record: JournalRecord, result: Void) in
-                                var record = JournalRecord(at: at, kind: .attemptStarted)
-                                record.from = order.status
-                                try OrderLifecycle.startAttempt(&order, sessionID: session, at: Timestamp(seconds: created + 10), sessionLifetime: 180)
-                                record.to = order.status
-                                return (record, ())
-                            }
+                            _ = try cashier(at: created + 10).startRedirectAttempt(order, via: FixedSession(index: index), reuse: false)
                         }
-                        let status: Payments.Notification.Status = roll < 60 || roll == 78 ? .ok : .nok
+                        let status: TMoneyOnline.Notification.Status = roll < 60 || roll == 78 ? .ok : .nok
                         let error = roll < 60 || roll == 78 ? "" : roll < 70 ? "CANCEL" : roll < 75 ? "AUTHENTICATION" : "EXPIRED_SESSION"
                         let paid = status == .ok
-                        let notification = Payments.Notification(
+                        let notification = TMoneyOnline.Notification(
                             purchaseref: ref, amount: roll == 78 ? amount + 100 : amount, currency: "952", status: status,
                             clientid: paid ? "C\(index)" : "", cname: paid ? "Client \(index)" : "",
                             mobile: paid ? "228" + String(format: "%08d", Int.random(in: 0..<100_000_000, using: &random)) : "",
-                            paymentref: paid ? "PR\(index)" : "", payid: paid ? "P\(index)" : "", timestamp: String(at.seconds), error: error)
-                        _ = try store.update(order.key) { (order: inout Order) throws -> (record: JournalRecord, result: Void) in
-                            let effect = OrderLifecycle.apply(notification, to: &order, at: at)
-                            var record = JournalRecord(at: at, kind: .notificationApplied)
-                            record.notification = notification
-                            record.remote = "127.0.0.1"
-                            record.answer = 200
-                            if case .applied(let from, let to, let note) = effect {
-                                record.from = from
-                                record.to = to
-                                record.reason = note
-                                if from != to && to != .pending { record.event = "order." + to.rawValue }
-                            }
-                            return (record, ())
-                        }
+                            paymentref: paid ? "PR\(index)" : "", payid: paid ? "P\(index)" : "", timestamp: String(at), error: error)
+                        _ = try cashier(at: at).apply(notification.event, source: .notification, remote: "127.0.0.1")
                     }
                 } catch {
                     fail("order \(ref): \(error)")
@@ -153,6 +143,16 @@ func generate(_ directory: String, count: Int) {
     group.wait()
     do { try store.recover(logger: quietLogger("bench.recovery")) } catch { fail("checkpoint: \(error)") }
     print(String(format: "generated %d orders in %.0f s under %@", count, (monotonicMilliseconds() - started) / 1000, directory))
+}
+
+/// A TMoney Online that hands out session ids without being asked over the network.
+struct FixedSession: RedirectOperator {
+    let index: Int
+    var `operator`: Operator { .tmoney }
+    func openSession() -> Result<RedirectSession, OperatorFailure> {
+        .success(RedirectSession(reference: String(format: "%032d", index), lifetimeSeconds: 180))
+    }
+    func paymentForm(for order: Order, attempt: Attempt, returnPages: ReturnURLs) -> PaymentForm { PaymentForm(action: "", fields: []) }
 }
 
 // MARK: - measure
@@ -176,15 +176,16 @@ func measure(_ directory: String) {
     if !FileManager.default.fileExists(atPath: configPath) { _ = writeConfig(directory) }
     let before = memory()
     let application: Application
+    let configuration: Configuration
     do {
-        let configuration = try Configuration.load(path: configPath, environment: [:])
+        configuration = try Configuration.load(path: configPath, environment: [:])
         application = Application(
-            configuration: configuration, store: try OrderStore(directory: configuration.dataDirectory, logger: quietLogger("bench.store")),
+            configuration: configuration, store: try FlatFileStore(directory: configuration.dataDirectory, logger: quietLogger("bench.store")),
             pages: try Pages.bundled(), logger: quietLogger("bench"))
     } catch {
         fail("cannot open \(configPath): \(error)")
     }
-    let router = application.makeRouter()
+    let router = application.makeResponder()
     let authorization = "Basic " + Data((benchUser + ":" + benchPassword).utf8).base64EncodedString()
     func get(_ uri: String, authorization: String? = authorization) -> (ms: Double, response: Response) {
         let started = monotonicMilliseconds()
@@ -197,7 +198,7 @@ func measure(_ directory: String) {
         }
         return (monotonicMilliseconds() - started, response)
     }
-    let indexBytes = (try? FileManager.default.attributesOfItem(atPath: application.store.index.path)[.size] as? Int) ?? 0
+    let indexBytes = (try? FileManager.default.attributesOfItem(atPath: configuration.dataDirectory + "/index/orders.tsv")[.size] as? Int) ?? 0
     let atStart = memory()
 
     // The first request pays the PBKDF2 (once per credential) and reads the whole index into the table.
@@ -211,7 +212,7 @@ func measure(_ directory: String) {
     guard total > 0 else { fail("no order in \(directory)") }
     let pages = (total + 49) / 50
     // An order with attempts and notifications (every hundredth order has an attempt).
-    let sample = application.store.allOrdersSample()
+    let sample = sampleOrder(application.store)
 
     let today = Timestamp.now()
     let monthAgo = String(Timestamp(seconds: today.seconds - 30 * 86_400).iso8601.prefix(10))
@@ -250,37 +251,25 @@ func measure(_ directory: String) {
         row(page.label, format(times[times.count / 2]), format(times.last!), String(bytes))
     }
     // A new order, then the list: the refresh reads only the new line.
-    let new = NewOrder(
-        ref: "BENCH-NEW-\(getpid())-\(Int(monotonicMilliseconds()))", amount: Amount(francs: 1000)!, currency: "952", description: nil,
-        brand: "Boutique Démo", phone: nil, language: .fr, text: nil, returnURLs: ReturnURLs())
-    _ = try? application.store.create(new, at: Timestamp.now(), lifetimeSeconds: 86_400)
+    let new = NewOrder(ref: "BENCH-NEW-\(getpid())-\(Int(monotonicMilliseconds()))", amount: Amount(francs: 1000)!, currency: "952", brand: "Boutique Démo", language: .fr)
+    _ = try? application.cashier.createOrder(new)
     let refreshed = get("/admin/")
     row("orders, page 1 after a new order", format(refreshed.ms), "", String(refreshed.response.body.count))
     let after = memory()
     print(String(format: "RSS (MB): process start %.1f, app ready %.1f, after the first /admin page %.1f, after every page %.1f; peak (VmHWM) %.1f",
                  before.rss, atStart.rss, loaded.rss, after.rss, after.peak))
     print(String(format: "the table costs %.1f MB; slowest median page %.1f ms (target < 100 ms)", loaded.rss - atStart.rss, slowest))
-    // For comparison: OrderIndex.read reads the whole file on every call, even from the end.
-    let readStart = monotonicMilliseconds()
-    let end = (try? application.store.index.read(from: 0))?.end ?? 0
-    let readAll = monotonicMilliseconds() - readStart
-    let tailStart = monotonicMilliseconds()
-    _ = try? application.store.index.read(from: end)
-    let readTail = monotonicMilliseconds() - tailStart
-    print(String(format: "for comparison, OrderIndex.read: from 0 %.0f ms, from the end %.0f ms (it reads the whole file each time)", readAll, readTail))
 }
 
-extension OrderStore {
-    /// The key of an order that has an attempt and a notification (the generator gives one to every
-    /// hundredth order), found in the index rather than by reading order files.
-    func allOrdersSample() -> String {
-        for index in stride(from: 0, to: 100_000_000, by: 100) {
-            let key = OrderKey(ref: "CMD-" + String(format: "%07d", index))
-            if let order = try? load(key), !order.attempts.isEmpty, !order.notifications.isEmpty { return key.hex }
-            if index > 10_000 { break }
-        }
-        return OrderKey(ref: "CMD-0000000").hex
+/// The key of an order that has an attempt and an event (the generator gives one to every hundredth order),
+/// found by its reference rather than by reading every order file.
+func sampleOrder(_ store: any OrderStore) -> String {
+    for index in stride(from: 0, to: 100_000_000, by: 100) {
+        let key = OrderKey(ref: "CMD-" + String(format: "%07d", index))
+        if let order = try? store.load(key), !order.attempts.isEmpty, !order.events.isEmpty { return key.hex }
+        if index > 10_000 { break }
     }
+    return OrderKey(ref: "CMD-0000000").hex
 }
 
 let arguments = CommandLine.arguments

@@ -1,14 +1,17 @@
-// Payments.Field validators, Amount(digits:), SessionID, OrderKey(hex:) and Timestamp(iso8601:), on any text.
+// Payments.FieldRule validators, Amount(digits:), TMoneyOnline.SessionID, OrderKey(hex:) and Timestamp(iso8601:),
+// on any text.
 //
 // Input: one value (bytes that are not UTF-8 become U+FFFD), given to every validator.
 //
 // Invariants: each validator either throws a FieldError naming the field it was given, or returns a value that
 // keeps its rule; values are kept byte for byte (a phone number only loses spaces, dots and dashes, and
-// validating it again changes nothing); an amount's digits are the text it came from; a timestamp read from
-// text writes back as text that reads to the same moment.
+// validating it again changes nothing); an amount's digits are the text it came from; a session id is redacted
+// to its first and last four characters (to `…` alone when it has only 8); a timestamp read from text writes
+// back as text that reads to the same moment.
 import Foundation
 import FuzzSupport
 import Payments
+import TMoneyOnline
 
 private let allowedHosts = ["shop.tg", "*.boutique.tg"]
 
@@ -19,10 +22,10 @@ public func fuzzFields(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
     let digitsOnly = value.utf8.allSatisfy { $0 >= 0x30 && $0 <= 0x39 }
     let hasControl = scalars.contains { $0.value < 0x20 || (0x7F...0x9F).contains($0.value) || $0.value == 0x2028 || $0.value == 0x2029 }
 
-    expect("purchaseref", { () throws(FieldError) in try Field.purchaseRef(value, field: "purchaseref") }) { ref in
+    expect("purchaseref", { () throws(FieldError) in try FieldRule.purchaseRef(value, field: "purchaseref") }) { ref in
         invariant(same(ref, value) && !value.isEmpty && scalars.count <= 250 && !hasControl, "purchaseRef accepted \(show(value))")
     }
-    expect("amount", { () throws(FieldError) in try Field.amount(value, field: "amount") }) { amount in
+    expect("amount", { () throws(FieldError) in try FieldRule.amount(value, field: "amount") }) { amount in
         invariant(same(amount.digits, value), "amount(\(show(value))) = \(amount.digits)")
         invariant((Amount.minimum...Amount.maximum).contains(amount.francs), "amount \(amount.francs)")
     }
@@ -31,51 +34,53 @@ public func fuzzFields(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
         invariant(Amount(digits: amount.digits) == amount && Amount(francs: amount.francs) == amount, "amount round trip")
         invariant(amount.formatted.hasSuffix(" F CFA"), "formatted amount \(amount.formatted)")
     }
-    expect("currency", { () throws(FieldError) in try Field.currency(value, field: "currency") }) { currency in
+    expect("currency", { () throws(FieldError) in try FieldRule.currency(value, field: "currency") }) { currency in
         invariant(same(currency, value) && value.utf8.count == 3 && digitsOnly, "currency accepted \(show(value))")
     }
-    expect("merchantid", { () throws(FieldError) in try Field.merchantID(value, field: "merchantid") }) { id in
+    expect("merchantid", { () throws(FieldError) in try FieldRule.merchantID(value, field: "merchantid") }) { id in
         invariant(same(id, value) && value.utf8.count == 16 && digitsOnly, "merchantID accepted \(show(value))")
     }
-    expect("phone", { () throws(FieldError) in try Field.phone(value, field: "phone") }) { phone in
+    expect("phone", { () throws(FieldError) in try FieldRule.phone(value, field: "phone") }) { phone in
         let digits = phone.utf8.first == UInt8(ascii: "+") ? phone.utf8.dropFirst() : phone.utf8[...]
         invariant((8...16).contains(phone.utf8.count) && !digits.isEmpty && digits.allSatisfy { $0 >= 0x30 && $0 <= 0x39 },
                   "phone(\(show(value))) = \(show(phone))")
         invariant(same(phone, String(scalars.filter { $0 != " " && $0 != "-" && $0 != "." && $0 != "\u{A0}" })),
                   "phone(\(show(value))) = \(show(phone)) changed more than separators")
-        invariant((try? Field.phone(phone)).map { same($0, phone) } ?? false, "phone(\(show(phone))) is not idempotent")
+        invariant((try? FieldRule.phone(phone)).map { same($0, phone) } ?? false, "phone(\(show(phone))) is not idempotent")
     }
     for (name, limit) in [("brand", 150), ("description", 255), ("text", 250)] {
         expect(name, { () throws(FieldError) in
             switch name {
-            case "brand": return try Field.brand(value, field: name)
-            case "description": return try Field.description(value, field: name)
-            default: return try Field.text(value, field: name)
+            case "brand": return try FieldRule.brand(value, field: name)
+            case "description": return try FieldRule.description(value, field: name)
+            default: return try FieldRule.text(value, field: name)
             }
         }) { kept in
             invariant(same(kept, value) && scalars.count <= limit && !hasControl && !value.utf8.contains(UInt8(ascii: "<")) && !value.utf8.contains(UInt8(ascii: ">")),
                       "\(name) accepted \(show(value))")
         }
     }
-    expect("language", { () throws(FieldError) in try Field.language(value, field: "language") }) { language in
+    expect("language", { () throws(FieldError) in try FieldRule.language(value, field: "language") }) { language in
         invariant(same(language.rawValue, value), "language(\(show(value))) = \(language)")
     }
-    expect("accept_url", { () throws(FieldError) in try Field.returnURL(value, allowedHosts: allowedHosts, field: "accept_url") }) { url in
+    expect("accept_url", { () throws(FieldError) in try FieldRule.returnURL(value, allowedHosts: allowedHosts, field: "accept_url") }) { url in
         invariant(same(url, value) && scalars.count <= 150, "returnURL(\(show(value))) = \(show(url))")
         invariant(!scalars.contains { $0.value <= 0x20 || $0.value == 0x7F || $0 == "\\" }, "returnURL accepted \(show(value))")
         let components = URLComponents(string: value)
         invariant(["http", "https"].contains(components?.scheme?.lowercased() ?? ""), "returnURL accepted \(show(value)), not http(s)")
-        invariant(components?.host.map { Field.hostIsAllowed($0, allowedHosts) } ?? false, "returnURL accepted \(show(value)), not on an allowed host")
+        invariant(components?.host.map { FieldRule.hostIsAllowed($0, allowedHosts) } ?? false, "returnURL accepted \(show(value)), not on an allowed host")
         invariant(components?.user == nil && components?.password == nil, "returnURL accepted \(show(value)) with credentials")
     }
-    let allowed = Field.hostIsAllowed(value, allowedHosts)
+    let allowed = FieldRule.hostIsAllowed(value, allowedHosts)
     let host = value.lowercased()
     invariant(allowed == (host == "shop.tg" || (host.hasSuffix(".boutique.tg") && host.count > ".boutique.tg".count)),
               "hostIsAllowed(\(show(value))) = \(allowed)")
 
-    if let id = SessionID(value) {
+    if let id = TMoneyOnline.SessionID(value) {
         invariant(same(id.value, value) && (8...64).contains(value.utf8.count), "SessionID(\(show(value)))")
-        invariant(id.redacted.unicodeScalars.count == 9, "redacted \(show(id.redacted))")
+        // Only the ends, and nothing of an id of 8 (its ends would be all of it).
+        let ends = value.utf8.count > 8 ? String(value.prefix(4)) + "…" + String(value.suffix(4)) : "…"
+        invariant(same(id.redacted, ends), "\(show(value)) redacted as \(show(id.redacted))")
     }
     if let key = OrderKey(hex: value) {
         invariant(same(key.hex, value) && value.utf8.count == 32, "OrderKey(hex: \(show(value)))")

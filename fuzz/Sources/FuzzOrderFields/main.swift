@@ -5,21 +5,34 @@
 // (strings, and `amount` as a whole number or a string).
 //
 // Invariants:
-// - validate either throws ValidationErrors naming at least one known field, each once, or returns an order
-//   whose every field keeps the rules and is, byte for byte, what was sent (or the policy's default; a phone
-//   number loses its spaces, dots and dashes);
-// - that order, given back as fields, validates to the same order (validation is idempotent).
+// - validate either throws ValidationErrors naming at least one field of an order (`OrderFields.names`), each
+//   once, or returns an order whose every field keeps the rules and is, byte for byte, what was sent (or the
+//   policy's default; a phone number loses its spaces, dots and dashes);
+// - every optional field is checked through the table `OrderDetails.fields` (so that a field added there is
+//   covered here without a change): absent or empty, the order has the policy's default; sent, the order has
+//   exactly what the field's rule makes of it, the rule keeps that value as it is, and a value the rule refuses
+//   makes validate refuse the order naming that field; the known kinds (plain text, phone, return URL) are
+//   also checked against their rules written out here;
+// - that order, given back as fields, validates to the same order, byte for byte (validation is idempotent).
 import Foundation
 import FuzzSupport
 import Payments
 
 private let policy = OrderPolicy(
     currency: "952", brand: "Boutique Démo", language: .fr, allowedReturnHosts: ["shop.tg", "*.boutique.tg"],
-    defaultReturnURLs: ReturnURLs(accept: "https://shop.tg/merci", decline: nil, cancel: "https://shop.tg/panier"))
+    defaults: OrderDetails(acceptURL: "https://shop.tg/merci", cancelURL: "https://shop.tg/panier"))
 
-private let fieldNames: Set<String> = [
-    "purchaseref", "amount", "currency", "description", "brand", "phone", "language", "text",
-    "accept_url", "decline_url", "cancel_url",
+/// What each known optional field must be, written out; a field of `OrderDetails.fields` not listed here gets the
+/// generic checks only.
+private enum Kind {
+    case plainText(limit: Int)
+    case phone
+    case returnURL
+}
+
+private let kinds: [String: Kind] = [
+    "description": .plainText(limit: 255), "text": .plainText(limit: 250), "phone": .phone,
+    "accept_url": .returnURL, "decline_url": .returnURL, "cancel_url": .returnURL,
 ]
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -29,14 +42,24 @@ public func fuzzOrderFields(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt 
         return 0
     }
     note("fields of the wrong shape: \(shapeErrors)")
+    invariant(fields.details.keys.allSatisfy(OrderDetails.names.contains), "details that are not an order's: \(fields.details.keys)")
     let order: NewOrder
     do {
         order = try fields.validate(policy)
     } catch {
         note("refused: \(error)")
         invariant(!error.errors.isEmpty, "a refused order names no field")
-        invariant(error.fields.allSatisfy(fieldNames.contains), "an unknown field in \(error.fields)")
+        invariant(error.fields.allSatisfy(OrderFields.names.contains), "an unknown field in \(error.fields)")
         invariant(Set(error.fields).count == error.fields.count, "a field is named twice: \(error.fields)")
+        for field in OrderDetails.fields {
+            guard let sent = present(fields.details[field.name]) else {
+                invariant(!error.fields.contains(field.name), "\(field.name) is refused though it was not sent")
+                continue
+            }
+            let refused = (try? field.check(sent, policy)) == nil
+            invariant(refused == error.fields.contains(field.name),
+                      "\(field.name) \(show(sent)) is \(refused ? "refused by its rule but not named" : "kept by its rule but named")")
+        }
         return 0
     }
     note("valid: \(order)")
@@ -45,9 +68,8 @@ public func fuzzOrderFields(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt 
     let again: NewOrder
     do {
         again = try OrderFields(
-            purchaseref: order.ref, amount: order.amount.digits, currency: order.currency, description: order.description,
-            brand: order.brand, phone: order.phone, language: order.language.rawValue, text: order.text,
-            acceptURL: order.returnURLs.accept, declineURL: order.returnURLs.decline, cancelURL: order.returnURLs.cancel
+            purchaseref: order.ref, amount: order.amount.digits, currency: order.currency, brand: order.brand,
+            language: order.language.rawValue, details: Dictionary(uniqueKeysWithValues: order.details.values.map { ($0.name, $0.value) })
         ).validate(policy)
     } catch {
         fail("a valid order, given back as fields, is refused: \(error)")
@@ -56,47 +78,59 @@ public func fuzzOrderFields(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt 
     return 0
 }
 
+/// Empty optional fields count as absent.
+private func present(_ value: String?) -> String? { value.flatMap { $0.isEmpty ? nil : $0 } }
+
 private func check(_ order: NewOrder, from fields: OrderFields) {
-    func present(_ value: String?) -> String? { value.flatMap { $0.isEmpty ? nil : $0 } }
     invariant(same(order.ref, fields.purchaseref), "purchaseref \(show(order.ref))")
     invariant(!order.ref.isEmpty && order.ref.unicodeScalars.count <= 250 && !order.ref.unicodeScalars.contains(where: isControl),
               "purchaseref \(show(order.ref))")
     invariant((Amount.minimum...Amount.maximum).contains(order.amount.francs), "amount \(order.amount.francs)")
     invariant(same(order.amount.digits, fields.amount), "amount \(order.amount.digits) from \(fields.amount.map(show) ?? "nil")")
     invariant(same(order.currency, policy.currency), "currency \(show(order.currency))")
-    invariant(same(order.description, present(fields.description)), "description")
     invariant(same(order.brand, present(fields.brand) ?? policy.brand), "brand")
-    invariant(same(order.text, present(fields.text)), "text")
-    for (name, value, limit) in [("description", order.description, 255), ("brand", order.brand, 150), ("text", order.text, 250)] {
-        guard let value else { continue }
-        invariant(value.unicodeScalars.count <= limit && !value.unicodeScalars.contains(where: isControl)
-                  && !value.utf8.contains(UInt8(ascii: "<")) && !value.utf8.contains(UInt8(ascii: ">")), "\(name) \(show(value)) is not plain text of at most \(limit) characters")
-    }
+    checkPlainText("brand", order.brand, limit: 150)
     invariant(order.language == (present(fields.language).flatMap(Language.init(rawValue:)) ?? policy.language), "language")
-    if let phone = order.phone {
-        let digits = phone.utf8.first == UInt8(ascii: "+") ? phone.utf8.dropFirst() : phone.utf8[...]
-        invariant((8...16).contains(phone.utf8.count) && !digits.isEmpty && digits.allSatisfy { $0 >= 0x30 && $0 <= 0x39 },
-                  "phone \(show(phone))")
-        invariant(fields.phone.map { sent in
-            same(phone, String(sent.unicodeScalars.filter { $0 != " " && $0 != "-" && $0 != "." && $0 != "\u{A0}" }))
-        } ?? false, "phone \(show(phone)) from \(fields.phone.map(show) ?? "nil")")
-    } else {
-        invariant(present(fields.phone) == nil, "a phone number was lost")
+
+    for field in OrderDetails.fields {
+        let kept = order.details[keyPath: field.keyPath]
+        guard let sent = present(fields.details[field.name]) else {
+            invariant(same(kept, policy.defaults[keyPath: field.keyPath]), "\(field.name) \(kept.map(show) ?? "nil") is not the default")
+            continue
+        }
+        guard let kept else { fail("\(field.name) \(show(sent)) was lost") }
+        guard let made = try? field.check(sent, policy) else { fail("\(field.name): its rule refuses \(show(sent)), and the order was accepted") }
+        invariant(same(kept, made), "\(field.name) \(show(kept)) is not what its rule makes of \(show(sent)), \(show(made))")
+        let again = try? field.check(kept, policy)
+        invariant(same(again, kept), "\(field.name): its rule makes \(again.map(show) ?? "a refusal") of \(show(kept))")
+        switch kinds[field.name] {
+        case .plainText(let limit):
+            invariant(same(kept, sent), "\(field.name) \(show(kept)) from \(show(sent))")
+            checkPlainText(field.name, kept, limit: limit)
+        case .phone:
+            let digits = kept.utf8.first == UInt8(ascii: "+") ? kept.utf8.dropFirst() : kept.utf8[...]
+            invariant((8...16).contains(kept.utf8.count) && !digits.isEmpty && digits.allSatisfy { $0 >= 0x30 && $0 <= 0x39 },
+                      "phone \(show(kept))")
+            invariant(same(kept, String(sent.unicodeScalars.filter { $0 != " " && $0 != "-" && $0 != "." && $0 != "\u{A0}" })),
+                      "phone \(show(kept)) from \(show(sent))")
+        case .returnURL:
+            invariant(same(kept, sent), "\(field.name) \(show(kept)) from \(show(sent))")
+            let components = URLComponents(string: kept)
+            invariant(kept.unicodeScalars.count <= 150, "\(field.name) is longer than 150 characters")
+            invariant(["http", "https"].contains(components?.scheme?.lowercased() ?? ""), "\(field.name) \(show(kept)) is not http(s)")
+            invariant(components?.host.map { FieldRule.hostIsAllowed($0, policy.allowedReturnHosts) } ?? false,
+                      "\(field.name) \(show(kept)) is not on an allowed host")
+            invariant(components?.user == nil && components?.password == nil, "\(field.name) \(show(kept)) carries credentials")
+        case nil:
+            break
+        }
     }
-    for (name, value, sent, fallback) in [
-        ("accept_url", order.returnURLs.accept, fields.acceptURL, policy.defaultReturnURLs.accept),
-        ("decline_url", order.returnURLs.decline, fields.declineURL, policy.defaultReturnURLs.decline),
-        ("cancel_url", order.returnURLs.cancel, fields.cancelURL, policy.defaultReturnURLs.cancel),
-    ] {
-        invariant(same(value, present(sent) ?? fallback), "\(name) \(value.map(show) ?? "nil")")
-        guard let value, present(sent) != nil else { continue }
-        let components = URLComponents(string: value)
-        invariant(value.unicodeScalars.count <= 150, "\(name) is longer than 150 characters")
-        invariant(["http", "https"].contains(components?.scheme?.lowercased() ?? ""), "\(name) \(show(value)) is not http(s)")
-        invariant(components?.host.map { Field.hostIsAllowed($0, policy.allowedReturnHosts) } ?? false,
-                  "\(name) \(show(value)) is not on an allowed host")
-        invariant(components?.user == nil && components?.password == nil, "\(name) \(show(value)) carries credentials")
-    }
+}
+
+private func checkPlainText(_ name: String, _ value: String, limit: Int) {
+    invariant(value.unicodeScalars.count <= limit && !value.unicodeScalars.contains(where: isControl)
+              && !value.utf8.contains(UInt8(ascii: "<")) && !value.utf8.contains(UInt8(ascii: ">")),
+              "\(name) \(show(value)) is not plain text of at most \(limit) characters")
 }
 
 private func isControl(_ scalar: Unicode.Scalar) -> Bool {
@@ -104,7 +138,6 @@ private func isControl(_ scalar: Unicode.Scalar) -> Bool {
 }
 
 private func identical(_ a: NewOrder, _ b: NewOrder) -> Bool {
-    a == b && same(a.ref, b.ref) && same(a.description, b.description) && same(a.brand, b.brand) && same(a.phone, b.phone)
-        && same(a.text, b.text) && same(a.returnURLs.accept, b.returnURLs.accept)
-        && same(a.returnURLs.decline, b.returnURLs.decline) && same(a.returnURLs.cancel, b.returnURLs.cancel)
+    a == b && same(a.ref, b.ref) && same(a.brand, b.brand)
+        && OrderDetails.fields.allSatisfy { same(a.details[keyPath: $0.keyPath], b.details[keyPath: $0.keyPath]) }
 }

@@ -1,4 +1,4 @@
-// Payments.SessionAnswer.parse: TMoney's answer to a session id request, `OK:<id>` or `NOK:<CODE>`.
+// TMoneyOnline.SessionAnswer.parse: TMoney's answer to a session id request, `OK:<id>` or `NOK:<CODE>`.
 //
 // Input: the answer's body, decoded as the gateway client decodes it (bytes that are not UTF-8 become U+FFFD).
 //
@@ -9,7 +9,7 @@
 //   1 to 64 of A-Z, 0-9 and `_`;
 // - `.unrecognized` otherwise, with an excerpt of at most 80 characters and no control character.
 import FuzzSupport
-import Payments
+import TMoneyOnline
 
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzzSessionAnswer(_ data: UnsafePointer<UInt8>, _ count: Int) -> CInt {
@@ -33,7 +33,7 @@ public func fuzzSessionAnswer(_ data: UnsafePointer<UInt8>, _ count: Int) -> CIn
     let validID = okID.map { (8...64).contains($0.count) && $0.allSatisfy(isAlphanumeric) } ?? false
     let validCode = nokCode.map { (1...64).contains($0.count) && $0.allSatisfy(isCode) } ?? false
 
-    let answer = SessionAnswer.parse(body)
+    let answer = TMoneyOnline.SessionAnswer.parse(body)
     note("\(answer)")
     switch answer {
     case .session(let id):
@@ -41,7 +41,7 @@ public func fuzzSessionAnswer(_ data: UnsafePointer<UInt8>, _ count: Int) -> CIn
         invariant(okID.map { id.value.utf8.elementsEqual($0) } ?? false,
                   ".session(\(show(id.value))) for \(show(body)): not the bytes after OK:")
         invariant(validID, ".session for \(show(body)), whose id is not 8 to 64 letters and digits")
-        invariant(SessionID(id.value) != nil, "a session id that SessionID refuses")
+        invariant(TMoneyOnline.SessionID(id.value) != nil, "a session id that SessionID refuses")
     case .refused(let code):
         invariant(nokCode != nil, ".refused for \(show(body)), which does not start with NOK:")
         invariant(nokCode.map { code.utf8.elementsEqual($0) } ?? false,

@@ -1,0 +1,211 @@
+import FastCGI
+import Foundation
+import Logging
+import OrderStorage
+import Payments
+import Support
+import WebPages
+
+/// The merchant's orders dashboard, `/admin/`: behind HTTP Basic authentication (`admin` in the
+/// configuration; without it every `/admin` path is a 404), in French or English (`?lang=`).
+///
+///     /admin, /admin/orders        the orders, newest first, 50 a page: status, created dates, search
+///     /admin/orders.csv?…          the same filter as CSV
+///     /admin/orders/<key>          one order: fields, attempts, operators' events, webhook deliveries
+///     /admin/totals?from=&to=      paid orders per day of payment
+///
+/// Listings never read order files: they are the store's `listing` queries.
+public struct Dashboard: Sendable {
+    let store: any OrderStore
+    let pages: Pages
+    /// Who may open it; nil: the dashboard is off.
+    let credentials: AdminCredentials?
+    let defaultLanguage: Language
+    let logger: Logger
+    let gate = AdminGate()
+
+    static let pageSize = 50
+
+    public init(store: any OrderStore, pages: Pages, credentials: AdminCredentials?, defaultLanguage: Language, logger: Logger) {
+        self.store = store
+        self.pages = pages
+        self.credentials = credentials
+        self.defaultLanguage = defaultLanguage
+        self.logger = logger
+    }
+
+    public func addRoutes(to router: inout Router) {
+        router.get("/admin") { [self] request in try guarded(request) { try orders($0, request) } }
+        router.get("/admin/orders") { [self] request in try guarded(request) { try orders($0, request) } }
+        router.get("/admin/orders.csv") { [self] request in try guarded(request) { _ in try csv(request) } }
+        router.get("/admin/orders/:key") { [self] request in try guarded(request) { try order($0, request) } }
+        router.get("/admin/totals") { [self] request in try guarded(request) { try totals($0, request) } }
+    }
+
+    /// 404 when the dashboard is off, 401 (with the Basic challenge) without the right name and password.
+    func guarded(_ request: Request, _ body: (Language) throws -> Response) throws -> Response {
+        guard let credentials else { throw HTTPError(.notFound, "Nothing here.") }
+        switch gate.check(request.header("Authorization"), credentials) {
+        case .allowed:
+            break
+        case .missing:
+            return AdminGate.unauthorized()
+        case .refused:
+            logger.warning("dashboard credentials refused", metadata: ["remote": "\(request.remoteAddress)"])
+            return AdminGate.unauthorized()
+        }
+        let language = request.query["lang"].flatMap(Language.init(rawValue:)) ?? defaultLanguage
+        var response = try body(language)
+        response.setHeader("Cache-Control", "no-store")
+        response.headers.append(("X-Frame-Options", "DENY"))
+        response.headers.append(("X-Content-Type-Options", "nosniff"))
+        return response
+    }
+
+    // MARK: - The orders
+
+    func orders(_ language: Language, _ request: Request) throws -> Response {
+        let query = AdminQuery(request.query, language: language)
+        let (total, page, orders) = try store.listing.page(query.orderQuery, number: query.page, size: Self.pageSize)
+        let words = pages.strings
+        let pageCount = max(1, (total + Self.pageSize - 1) / Self.pageSize)
+        var context = query.formContext(words)
+        context["nav"] = query.navigation(path: "/admin/orders")
+        context["rows"] = orders.map { Self.row($0, words, language) }
+        context["total"] = String(total)
+        context["page"] = String(page)
+        context["pages"] = String(pageCount)
+        if page > 1 { context["previousURL"] = query.url("/admin/orders", page: page - 1) }
+        if page < pageCount { context["nextURL"] = query.url("/admin/orders", page: page + 1) }
+        context["csvURL"] = query.url("/admin/orders.csv", page: nil, language: false)
+        context["totalsURL"] = query.url("/admin/totals", page: nil, status: false, search: false)
+        return pages.page("admin-orders", language, title: words.word("admin_orders", language) + " · Cross", context)
+    }
+
+    static func row(_ order: OrderSummary, _ words: StringTable, _ language: Language) -> [String: Any] {
+        var context: [String: Any] = [
+            "url": "/admin/orders/" + order.key.hex + "?lang=" + language.rawValue, "ref": order.ref, "phone": order.phone,
+            "created": AdminFormat.time(order.createdAt), "status": order.status.rawValue,
+            "statusLabel": words.word("status_" + order.status.rawValue, language), "amount": Amount.formatted(francs: order.amount),
+        ]
+        if let paidAt = order.paidAt { context["paidAt"] = AdminFormat.time(paidAt) }
+        return context
+    }
+
+    // MARK: - CSV
+
+    func csv(_ request: Request) throws -> Response {
+        let query = AdminQuery(request.query, language: defaultLanguage)
+        var response = Response(status: .ok, headers: [
+            ("Content-Type", "text/csv; charset=utf-8"),
+            ("Content-Disposition", "attachment; filename=\"orders.csv\""),
+        ], body: try AdminCSV.export(query.orderQuery, store.listing))
+        response.headers.append(("Cache-Control", "no-store"))
+        return response
+    }
+
+    // MARK: - Totals per day
+
+    func totals(_ language: Language, _ request: Request) throws -> Response {
+        let query = AdminQuery(request.query, language: language)
+        let days = try store.listing.paidTotals(from: query.from, until: query.until)
+        let words = pages.strings
+        var context = query.formContext(words)
+        context["nav"] = query.navigation(path: "/admin/totals")
+        context["days"] = days.map { day in
+            ["day": AdminFormat.day(day.day), "count": String(day.count), "sum": Amount.formatted(francs: day.sum)]
+        }
+        context["count"] = String(days.reduce(0) { $0 + $1.count })
+        context["sum"] = Amount.formatted(francs: days.reduce(0) { $0 + $1.sum })
+        context["ordersURL"] = query.url("/admin/orders", page: nil, status: false, search: false)
+        return pages.page("admin-totals", language, title: words.word("admin_totals", language) + " · Cross", context)
+    }
+}
+
+/// What the list, the CSV and the totals were asked for, from the query string.
+struct AdminQuery {
+    var status: OrderStatus?
+    var fromText = ""
+    var toText = ""
+    var search = ""
+    var from: Int64?
+    /// The end of the `to` day (exclusive).
+    var until: Int64?
+    var page = 1
+    var language: Language
+    /// The dates that were given but are not dates.
+    var invalid: [String] = []
+
+    init(_ query: Parameters, language: Language) {
+        self.language = language
+        status = query["status"].flatMap(OrderStatus.init(rawValue:))
+        search = (query["q"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
+        if search.count > 250 { search = String(search.prefix(250)) }
+        fromText = (query["from"] ?? "").trimmingCharacters(in: .whitespaces)
+        toText = (query["to"] ?? "").trimmingCharacters(in: .whitespaces)
+        if !fromText.isEmpty {
+            if fromText.utf8.count == 10, let date = Timestamp(iso8601: fromText) { from = date.seconds } else { invalid.append(fromText) }
+        }
+        if !toText.isEmpty {
+            if toText.utf8.count == 10, let date = Timestamp(iso8601: toText) { until = date.seconds + 86_400 } else { invalid.append(toText) }
+        }
+        page = max(1, min(Int(query["page"] ?? "1") ?? 1, 10_000_000))
+    }
+
+    var orderQuery: OrderQuery {
+        OrderQuery(status: status, createdFrom: from, createdUntil: until, search: search)
+    }
+
+    /// The query string of a link that keeps the current filter.
+    func url(_ path: String, page: Int?, language includeLanguage: Bool = true, status includeStatus: Bool = true, search includeSearch: Bool = true, lang: Language? = nil) -> String {
+        var pairs: [(String, String)] = []
+        if includeStatus, let status { pairs.append(("status", status.rawValue)) }
+        if !fromText.isEmpty { pairs.append(("from", fromText)) }
+        if !toText.isEmpty { pairs.append(("to", toText)) }
+        if includeSearch, !search.isEmpty { pairs.append(("q", search)) }
+        if let page, page > 1 { pairs.append(("page", String(page))) }
+        if includeLanguage { pairs.append(("lang", (lang ?? language).rawValue)) }
+        return pairs.isEmpty ? path : path + "?" + URLEncoding.encodeForm(pairs)
+    }
+
+    /// The filter form's values and choices.
+    func formContext(_ words: StringTable) -> [String: Any] {
+        var context: [String: Any] = [
+            "from": fromText, "to": toText, "q": search, "language": language.rawValue,
+            "statuses": OrderStatus.allCases.map { candidate in
+                [
+                    "value": candidate.rawValue, "label": words.word("status_" + candidate.rawValue, language),
+                    "selected": candidate == status,
+                ] as [String: Any]
+            },
+        ]
+        if !invalid.isEmpty { context["invalidDates"] = invalid.joined(separator: ", ") }
+        return context
+    }
+
+    /// The links of the top bar; the language switch keeps the page and its filter.
+    func navigation(path: String) -> [String: Any] {
+        let other: Language = language == .fr ? .en : .fr
+        return [
+            "orders": "/admin/orders?lang=" + language.rawValue,
+            "totals": "/admin/totals?lang=" + language.rawValue,
+            "otherLanguage": url(path, page: page, lang: other),
+            "otherLanguageCode": other.rawValue,
+        ]
+    }
+}
+
+/// Dates and amounts as the dashboard shows them (UTC, which is Lomé's time).
+enum AdminFormat {
+    /// `2026-11-26 15:23:28`.
+    static func time(_ seconds: Int64) -> String { UTCTime.string(seconds: seconds, separator: UInt8(ascii: " "), zone: false) }
+
+    static func time(_ timestamp: Timestamp?) -> String { timestamp.map { time($0.seconds) } ?? "" }
+
+    /// `2026-11-26`, from a day number (days since 1970-01-01).
+    static func day(_ day: Int64) -> String {
+        var out: [UInt8] = []
+        UTCTime.appendDate(day: day, to: &out)
+        return String(decoding: out, as: UTF8.self)
+    }
+}

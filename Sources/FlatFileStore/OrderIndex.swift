@@ -1,0 +1,68 @@
+import Foundation
+import OrderStorage
+import Payments
+import Support
+
+/// A compact index of every order, beside the order files (`index/orders.tsv`), so that the dashboard can
+/// list, filter and page through 100,000 orders without reading 100,000 files. One line per change of an
+/// order, appended by the store after the change (the latest revision of a key wins):
+///
+///     key  revision  created  updated  status  amount  paid-at  phone  purchaseref (percent-encoded)
+///
+/// It holds nothing that is not in the order files: `cross index rebuild` writes it anew from them, and
+/// recovery re-appends the lines of the changes it replays. `IndexTable` reads it.
+struct OrderIndex: Sendable {
+    let path: String
+    private let lockPath: String
+
+    init(directory: String) throws(StoreError) {
+        try FileSystem.makeDurableDirectory(directory)
+        path = directory + "/orders.tsv"
+        lockPath = directory + "/index.lock"
+    }
+
+    /// An order's line.
+    static func line(_ order: Order) -> String {
+        let paidAt = order.status == .paid || order.status == .review ? order.payment?.receivedAt : nil
+        let phone = String(String.UnicodeScalarView(
+            (order.details.phone ?? (order.payment?.payer.phone.isEmpty == false ? order.payment?.payer.phone : nil) ?? "")
+                .unicodeScalars.filter { $0 != "\t" && $0 != "\n" && $0 != "\r" }))
+        return [
+            order.key.hex, String(order.revision), String(order.createdAt.seconds), String(order.updatedAt.seconds),
+            order.status.rawValue, String(order.amount.francs), paidAt.map { String($0.seconds) } ?? "", phone,
+            PercentEncoding.encode(order.ref, spaceAsPlus: false),
+        ].joined(separator: "\t") + "\n"
+    }
+
+    /// Appends the orders' lines. Writers share the index lock; a rebuild takes it alone for its final swap.
+    func append(_ orders: [Order]) throws(StoreError) {
+        guard !orders.isEmpty else { return }
+        let lines = orders.map(Self.line).joined()
+        try FileLock.withSharedLock(lockPath) { () throws(StoreError) in
+            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw .unavailable("cannot open the index \(path): \(FileSystem.errorText())") }
+            defer { close(fd) }
+            try FileSystem.writeAll(fd, Array(lines.utf8), path: path)
+        }
+    }
+
+    /// Writes the index anew from `orders`, keeping any line appended while it was being built.
+    func rebuild(from orders: [Order]) throws(StoreError) {
+        var sizeAtStart = stat()
+        let startSize = stat(path, &sizeAtStart) == 0 ? Int64(sizeAtStart.st_size) : 0
+        let temporary = path + ".rebuild.\(getpid())"
+        unlink(temporary)
+        let lines = orders.sorted { $0.createdAt < $1.createdAt }.map(Self.line).joined()
+        try FileSystem.writeNewFile(temporary, Array(lines.utf8))
+        try FileLock.withLock(lockPath) { () throws(StoreError) in
+            // Changes made during the scan were appended to the old file: carry them over.
+            if let old = try FileSystem.read(path), Int64(old.count) > startSize {
+                let fd = open(temporary, O_WRONLY | O_APPEND | O_CLOEXEC)
+                guard fd >= 0 else { throw .unavailable("cannot reopen \(temporary): \(FileSystem.errorText())") }
+                defer { close(fd) }
+                try FileSystem.writeAll(fd, Array(old[Int(startSize)...]), path: temporary)
+            }
+            try FileSystem.rename(temporary, path)
+        }
+    }
+}

@@ -1,0 +1,72 @@
+import Foundation
+import OrderStorage
+import Payments
+
+/// The durable outbox of webhook events, under the data folder:
+///
+///     outbox/pending/<key>-<revision>.json   to send (or being retried)
+///     outbox/sent/…                          delivered to every endpoint
+///     outbox/failed/…                        given up after the retry period; `cross webhooks retry` revives it
+///
+/// Events are created by the order store in the same step as the change that raises them (after its journal
+/// record, which recovery replays if the event file was lost). Files are replaced whole (temporary file, then
+/// rename), so a reader never sees half an event.
+struct Outbox: WebhookOutbox {
+    typealias Folder = OutboxFolder
+
+    let directory: String
+
+    init(directory: String) throws(StoreError) {
+        self.directory = directory
+        try FileSystem.makeDurableDirectory(directory)
+        for folder in Folder.allCases { try FileSystem.makeDurableDirectory(directory + "/" + folder.rawValue) }
+    }
+
+    func path(_ id: String, _ folder: Folder) -> String { directory + "/" + folder.rawValue + "/" + id + ".json" }
+
+    /// Where the event is now, if anywhere.
+    public func find(_ id: String) -> Folder? {
+        Folder.allCases.first { FileSystem.exists(path(id, $0)) }
+    }
+
+    /// Adds the event to `pending`, unless it is already somewhere in the outbox.
+    func create(_ event: OutboxEvent) throws(StoreError) {
+        guard find(event.id) == nil else { return }
+        try save(event, in: .pending)
+    }
+
+    /// Writes the event into `folder` (replacing its file there) and removes it from every other folder.
+    public func save(_ event: OutboxEvent, in folder: Folder) throws(StoreError) {
+        let final = path(event.id, folder)
+        let temporary = final + ".tmp.\(getpid())"
+        let bytes = JSONBytes.encode(event) + [UInt8(ascii: "\n")]
+        unlink(temporary)
+        try FileSystem.writeNewFile(temporary, bytes, sync: false)
+        try FileSystem.rename(temporary, final)
+        for other in Folder.allCases where other != folder { unlink(path(event.id, other)) }
+    }
+
+    public func load(_ id: String) throws(StoreError) -> (event: OutboxEvent, folder: Folder)? {
+        guard let folder = find(id), let bytes = try FileSystem.read(path(id, folder)) else { return nil }
+        do {
+            return (try JSONDecoder().decode(OutboxEvent.self, from: Data(bytes)), folder)
+        } catch {
+            throw .damaged(path: path(id, folder), reason: "not a valid event: \(error)")
+        }
+    }
+
+    /// Event ids in a folder, in order: by order, then by the revision that raised them.
+    public func ids(in folder: Folder) -> [String] {
+        FileSystem.listDirectory(directory + "/" + folder.rawValue)
+            .filter { $0.hasSuffix(".json") }
+            .map { String($0.dropLast(5)) }
+            .sorted()
+    }
+
+    /// Runs `body` holding `outbox/courier.lock` (an exclusive `flock`), so that only one process delivers
+    /// events at a time when several share the data folder. Returns false at once, without running `body`,
+    /// when another holder has the lock.
+    public func withDeliveryLock(_ body: () throws(StoreError) -> Void) throws(StoreError) -> Bool {
+        try FileLock.withLockIfFree(directory + "/courier.lock", body) != nil
+    }
+}

@@ -1,0 +1,103 @@
+/// What an operator's event did to an order.
+public enum EventEffect: Sendable, Equatable {
+    /// The same event again: nothing changes, and it gets the same answer as the first time.
+    case duplicate
+    /// Recorded in the order; the status went `from` → `to` (perhaps the same, for a refusal after payment).
+    case applied(from: OrderStatus, to: OrderStatus, note: String?)
+
+    /// The status an order reached, when it changed.
+    public var transition: (from: OrderStatus, to: OrderStatus)? {
+        if case .applied(let from, let to, _) = self, from != to { return (from, to) }
+        return nil
+    }
+}
+
+/// The order lifecycle, as plain functions of an order and what happens to it, for every operator alike:
+///
+///     pending ──paid──▶ paid ──paid again, another transaction──▶ review
+///        │  ╲──cancelled / declined / expired──▶ cancelled / declined / expired
+///        ▲                                                │   │
+///        └───────────────── new attempt ──────────────────┘   │
+///     cancelled, declined, expired ──late paid──▶ paid   (money taken is never ignored)
+///     any amount or currency that differs from the order ──▶ review, never paid
+///     paid and review are final: later events are recorded and change nothing.
+public enum OrderLifecycle {
+    public static func apply(_ event: PaymentEvent, source: EventSource, to order: inout Order, at now: Timestamp) -> EventEffect {
+        let identity = event.identity
+        if order.events.contains(where: { $0.event.identity == identity }) { return .duplicate }
+
+        let from = order.status
+        var to = from
+        var note: String?
+        var reviewReason: String?
+        if event.amount != order.amount.francs || event.currency != order.currency {
+            reviewReason = event.amount != order.amount.francs
+                ? "\(event.operator.displayName) says \(event.outcome.rawValue) for \(event.amount) F CFA on an order of \(order.amount.francs) F CFA"
+                : "\(event.operator.displayName) says \(event.outcome.rawValue) in currency \(event.currency) on an order in \(order.currency)"
+        } else {
+            switch (from, event.outcome) {
+            case (.review, _):
+                note = "recorded: the order is in review"
+            case (.paid, .paid):
+                if event.transactionID != order.payment?.transactionID || event.operator != order.payment?.operator {
+                    reviewReason = "paid twice: \(describe(order.payment)) then \(event.operator.displayName) \(event.transactionID)"
+                }
+            case (.paid, _):
+                note = "recorded: the order is already paid"
+            case (_, .paid):
+                to = .paid
+            case (_, _):
+                to = event.status
+            }
+        }
+        if let reviewReason {
+            to = .review
+            note = reviewReason
+            if !order.reviewReasons.contains(reviewReason) { order.reviewReasons.append(reviewReason) }
+        }
+        if event.outcome == .paid && order.payment == nil {
+            order.payment = Payment(event, receivedAt: now)
+        }
+        order.status = to
+        order.events.append(EventRecord(event: event, source: source, receivedAt: now, from: from, to: to, note: note))
+        order.updatedAt = now
+        order.revision += 1
+        return .applied(from: from, to: to, note: note)
+    }
+
+    private static func describe(_ payment: Payment?) -> String {
+        guard let payment else { return "?" }
+        return payment.operator.displayName + " " + payment.transactionID
+    }
+
+    public enum AttemptRefusal: Error, Sendable, Equatable {
+        case alreadyPaid
+        case inReview
+        case orderExpired
+    }
+
+    /// Records a new attempt; a cancelled, declined or expired order is pending again.
+    public static func startAttempt(_ order: inout Order, _ attempt: Attempt, at now: Timestamp) throws(AttemptRefusal) {
+        try checkAttemptAllowed(order, at: now)
+        order.attempts.append(attempt)
+        order.status = .pending
+        order.updatedAt = now
+        order.revision += 1
+    }
+
+    public static func checkAttemptAllowed(_ order: Order, at now: Timestamp) throws(AttemptRefusal) {
+        switch order.status {
+        case .paid: throw .alreadyPaid
+        case .review: throw .inReview
+        default: break
+        }
+        if now >= order.expiresAt { throw .orderExpired }
+    }
+
+    /// The current attempt of `method`, while it has more than `margin` seconds left and the order is pending: a
+    /// shopper who reloads the checkout page keeps it rather than costing a new one.
+    public static func reusableAttempt(of order: Order, method: PaymentMethod, at now: Timestamp, margin: Int64 = 30) -> Attempt? {
+        guard order.status == .pending, let last = order.attempts.last, last.method == method else { return nil }
+        return last.expiresAt.seconds - now.seconds > margin ? last : nil
+    }
+}
