@@ -43,7 +43,7 @@ let package = Package(
         .target(name: "TMoneyOnline", dependencies: ["Payments", "OutboundHTTP", "Support"]),
         // The use cases: create an order, start an attempt, apply an operator's event; plain code with an
         // injected clock and store.
-        .target(name: "Cashier", dependencies: ["Payments", "OrderStorage", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Cashier", dependencies: ["Payments", "OrderStorage", "Support", .product(name: "Logging", package: "swift-log")]),
         // Cross's HTML templates and their words, and how they are rendered.
         .target(
             name: "WebPages",

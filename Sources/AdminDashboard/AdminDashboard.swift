@@ -22,16 +22,23 @@ public struct Dashboard: Sendable {
     let credentials: AdminCredentials?
     let defaultLanguage: Language
     let logger: Logger
-    let gate = AdminGate()
+    let gate: AdminGate
+    let clock: @Sendable () -> Timestamp
 
     static let pageSize = 50
 
-    public init(store: any OrderStore, pages: Pages, credentials: AdminCredentials?, defaultLanguage: Language, logger: Logger) {
+    /// `upgradedHashPath`: where a hash made anew with today's rounds is kept, for a configured one of fewer.
+    public init(
+        store: any OrderStore, pages: Pages, credentials: AdminCredentials?, defaultLanguage: Language, upgradedHashPath: String? = nil,
+        clock: @escaping @Sendable () -> Timestamp = { .now() }, logger: Logger
+    ) {
+        self.clock = clock
         self.store = store
         self.pages = pages
         self.credentials = credentials
         self.defaultLanguage = defaultLanguage
         self.logger = logger
+        gate = AdminGate(upgradePath: upgradedHashPath)
     }
 
     public func addRoutes(to router: inout Router) {
@@ -45,7 +52,8 @@ public struct Dashboard: Sendable {
     /// 404 when the dashboard is off, 401 (with the Basic challenge) without the right name and password.
     func guarded(_ request: Request, _ body: (Language) throws -> Response) throws -> Response {
         guard let credentials else { throw HTTPError(.notFound, "Nothing here.") }
-        switch gate.check(request.header("Authorization"), credentials) {
+        let outcome = gate.check(request.header("Authorization"), credentials, from: request.remoteAddress, at: clock().seconds)
+        switch outcome {
         case .allowed:
             break
         case .missing:
@@ -53,6 +61,11 @@ public struct Dashboard: Sendable {
         case .refused:
             logger.warning("dashboard credentials refused", metadata: ["remote": "\(request.remoteAddress)"])
             return AdminGate.unauthorized()
+        case .tooManyFailures, .busy:
+            logger.warning("dashboard sign-in not checked", metadata: [
+                "remote": "\(request.remoteAddress)", "reason": "\(outcome == .busy ? "every password check place taken" : "too many failures this minute")",
+            ])
+            return AdminGate.later(outcome)
         }
         let language = request.query["lang"].flatMap(Language.init(rawValue:)) ?? defaultLanguage
         var response = try body(language)

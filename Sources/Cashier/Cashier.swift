@@ -1,6 +1,7 @@
 import Logging
 import OrderStorage
 import Payments
+import Support
 
 /// What Cross does with an order, whoever asks (the merchant's API, a payment button, the shopper's checkout
 /// page, an operator's server): create it, start an attempt at paying it, apply what an operator says. Plain
@@ -15,11 +16,23 @@ public struct Cashier: Sendable {
         /// Whether a change that ends a payment raises a webhook event (not when no endpoint is configured:
         /// there is nobody to tell).
         public var raisesWebhooks: Bool
+        /// How many attempts an order may have, in all and per minute.
+        public var attemptLimits: OrderLifecycle.AttemptLimits
+        /// How many requests may wait on an operator for a session at once.
+        public var operatorCallsAtOnce: Int
+        /// Orders payment buttons without a reference of their own may make per minute, in all.
+        public var buttonOrdersPerMinute: Int
 
-        public init(policy: OrderPolicy, orderLifetimeSeconds: Int64, raisesWebhooks: Bool) {
+        public init(
+            policy: OrderPolicy, orderLifetimeSeconds: Int64, raisesWebhooks: Bool, attemptLimits: OrderLifecycle.AttemptLimits = .unlimited,
+            operatorCallsAtOnce: Int = 4, buttonOrdersPerMinute: Int = 60
+        ) {
             self.policy = policy
             self.orderLifetimeSeconds = orderLifetimeSeconds
             self.raisesWebhooks = raisesWebhooks
+            self.attemptLimits = attemptLimits
+            self.operatorCallsAtOnce = operatorCallsAtOnce
+            self.buttonOrdersPerMinute = buttonOrdersPerMinute
         }
     }
 
@@ -27,12 +40,19 @@ public struct Cashier: Sendable {
     public let settings: Settings
     private let clock: @Sendable () -> Timestamp
     let logger: Logger
+    /// Requests waiting on an operator: the others answer "busy" at once.
+    let operatorCalls: Slots
+    let buttonOrders: MinuteLimit
+    /// Calls refused for their address: counted, one log line a minute per address.
+    public let refusedSources = SourceCounter()
 
     public init(store: any OrderStore, settings: Settings, clock: @escaping @Sendable () -> Timestamp = { .now() }, logger: Logger = Logger(label: "cross")) {
         self.store = store
         self.settings = settings
         self.clock = clock
         self.logger = logger
+        operatorCalls = Slots(settings.operatorCallsAtOnce)
+        buttonOrders = MinuteLimit(settings.buttonOrdersPerMinute)
     }
 
     /// The time every decision is taken at.
@@ -56,6 +76,22 @@ public struct Cashier: Sendable {
         return try createOrder(new)
     }
 
+    /// Too many orders from payment buttons without a reference of their own this minute.
+    public struct TooManyButtonOrders: Error, Sendable {}
+
+    /// An order from a payment button that leaves its reference to Cross: made only when the shopper starts
+    /// paying, and no more than `buttonOrdersPerMinute` a minute in all, so that posting a button in a loop
+    /// cannot fill the disk. Throws `TooManyButtonOrders`, or a `StoreError`.
+    public func createButtonOrder(_ new: NewOrder) throws -> CreateOutcome {
+        if try store.load(ref: new.ref) == nil {
+            guard buttonOrders.allow(at: clock().seconds) else {
+                logger.warning("payment button refused: too many orders this minute", metadata: ["limit": "\(settings.buttonOrdersPerMinute)"])
+                throw TooManyButtonOrders()
+            }
+        }
+        return try createOrder(new)
+    }
+
     public func createOrder(_ new: NewOrder) throws(StoreError) -> CreateOutcome {
         let now = clock()
         var change = OrderChange(.created, at: now)
@@ -70,25 +106,42 @@ public struct Cashier: Sendable {
     // MARK: - Attempts
 
     public enum AttemptOutcome: Sendable {
-        /// The attempt to send the shopper on with (a new one, or the one another request started meanwhile).
+        /// The attempt to send the shopper on with (a new one, or one that can still be used).
         case ready(Order, Attempt)
-        /// The order cannot take an attempt now (paid, in review or expired, perhaps meanwhile): as it is.
+        /// The order cannot take an attempt now (paid, in review, expired, too many attempts): as it is.
         case refused(Order, OrderLifecycle.AttemptRefusal)
         /// The operator gave no session: nothing was changed.
         case unavailable(Order, OperatorFailure)
+        /// Every place for a call to the operator is taken (it is slow or hangs): nothing was asked, try again.
+        case busy(Order)
         /// The order no longer exists.
         case missing
     }
 
-    /// Opens a session at the operator, outside the order's lock (the call may take seconds), then records the
-    /// attempt under the lock. With `reuse`, an attempt another request recorded meanwhile that can still be used
-    /// is taken instead of the new session.
-    public func startRedirectAttempt(_ order: Order, via redirect: any RedirectOperator, reuse: Bool) throws -> AttemptOutcome {
-        if let refusal = Self.refusal(order, at: clock()) { return .refused(order, refusal) }
+    /// Which existing attempt a new one gives way to.
+    public enum Reuse: Sendable {
+        /// Any that can still be used (a reload of the checkout page).
+        case usable
+        /// Only one started moments ago (a second "try again": a double click, a replayed post).
+        case justStarted
+    }
+
+    /// Opens a session at the operator, outside the order's lock (the call may take seconds, and only
+    /// `operatorCallsAtOnce` requests wait on it at once), then records the attempt under the lock, within the
+    /// order's attempt limits. An attempt that `reuse` allows, found before or meanwhile, is taken instead.
+    public func startRedirectAttempt(_ order: Order, via redirect: any RedirectOperator, reuse: Reuse) throws -> AttemptOutcome {
+        if let current = reusable(order, reuse, at: clock()) { return .ready(order, current) }
+        if let refusal = Self.refusal(order, at: clock(), limits: settings.attemptLimits) { return .refused(order, refusal) }
+        guard let opened = operatorCalls.ifFree({ redirect.openSession() }) else {
+            logger.warning("operator busy: every place for a session request is taken", metadata: [
+                "ref": "\(order.ref)", "order": "\(order.key)", "operator": "\(redirect.operator.rawValue)", "places": "\(operatorCalls.capacity)",
+            ])
+            return .busy(order)
+        }
         let session: RedirectSession
-        switch redirect.openSession() {
-        case .success(let opened):
-            session = opened
+        switch opened {
+        case .success(let value):
+            session = value
         case .failure(let failure):
             logger.error("no session from the operator", metadata: [
                 "ref": "\(order.ref)", "order": "\(order.key)", "operator": "\(redirect.operator.rawValue)", "cause": "\(failure)",
@@ -101,12 +154,10 @@ public struct Cashier: Sendable {
             expiresAt: now.adding(seconds: session.lifetimeSeconds))
         enum Result { case started, reused(Attempt), refused(OrderLifecycle.AttemptRefusal) }
         let updated = try store.update(order.key) { (current: inout Order) -> (change: OrderChange?, result: Result) in
-            if reuse, let fresh = OrderLifecycle.reusableAttempt(of: current, method: .redirect, at: now) {
-                return (nil, .reused(fresh))
-            }
+            if let fresh = reusable(current, reuse, at: now) { return (nil, .reused(fresh)) }
             let from = current.status
             do throws(OrderLifecycle.AttemptRefusal) {
-                try OrderLifecycle.startAttempt(&current, attempt, at: now)
+                try OrderLifecycle.startAttempt(&current, attempt, at: now, limits: settings.attemptLimits)
             } catch {
                 return (nil, .refused(error))
             }
@@ -131,10 +182,17 @@ public struct Cashier: Sendable {
         }
     }
 
+    private func reusable(_ order: Order, _ reuse: Reuse, at now: Timestamp) -> Attempt? {
+        switch reuse {
+        case .usable: OrderLifecycle.reusableAttempt(of: order, method: .redirect, at: now)
+        case .justStarted: OrderLifecycle.justStartedAttempt(of: order, method: .redirect, at: now)
+        }
+    }
+
     /// Why `order` cannot take a new attempt at `now`, if it cannot.
-    public static func refusal(_ order: Order, at now: Timestamp) -> OrderLifecycle.AttemptRefusal? {
+    public static func refusal(_ order: Order, at now: Timestamp, limits: OrderLifecycle.AttemptLimits = .unlimited) -> OrderLifecycle.AttemptRefusal? {
         do {
-            try OrderLifecycle.checkAttemptAllowed(order, at: now)
+            try OrderLifecycle.checkAttemptAllowed(order, at: now, limits: limits)
             return nil
         } catch {
             return error
@@ -197,12 +255,32 @@ public struct Cashier: Sendable {
         }
     }
 
-    /// Records, then logs, a call from an operator's side that reached no order.
+    /// Records, then logs, a call from an operator's side that reached no order. Below the disk's reserve it is
+    /// logged only, and the line says so.
     public func refuse(_ call: RefusedCall) throws(StoreError) {
-        try store.record(call)
-        logger.warning("\(call.channel) refused", metadata: [
+        let recorded = try store.record(call)
+        var metadata: Logger.Metadata = [
             "status": "\(call.answer)", "remote": "\(call.remote)", "reason": "\(call.reason)",
             "ref": "\(call.ref.map { String($0.prefix(250)) } ?? "")",
+        ]
+        if !recorded { metadata["journaled"] = "no (disk reserve)" }
+        logger.warning("\(call.channel) refused", metadata: metadata)
+    }
+
+    /// A call refused for its address alone (not an operator's): counted, never journaled, and logged at most
+    /// once a minute per address with how many came, so that a stranger cannot fill the disk or the log.
+    public func refuseSource(_ remote: String, channel: String) {
+        if let report = refusedSources.note(remote, at: clock().seconds) { logRefusedSource(report, channel: channel) }
+    }
+
+    /// The counts not logged yet, a minute after each address's last line (a background job calls this).
+    public func reportRefusedSources(channel: String) {
+        for report in refusedSources.due(at: clock().seconds) { logRefusedSource(report, channel: channel) }
+    }
+
+    private func logRefusedSource(_ report: SourceCounter.Report, channel: String) {
+        logger.warning("\(channel) refused: source address not allowed", metadata: [
+            "remote": "\(report.source)", "count": "\(report.count)", "status": "403",
         ])
     }
 }

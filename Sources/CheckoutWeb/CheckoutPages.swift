@@ -13,6 +13,7 @@ import WebPages
 ///     POST /pay/{link}/retry        a new attempt after a cancel or a refusal
 ///     GET  /return/{outcome}?order=  where the operator sends the shopper back: the stored truth
 ///     POST /checkout                a payment button (ButtonCheckout.swift)
+///     GET  /pay/button/{offer}      what a button without a reference sells; POST: the order is made
 public struct Checkout: Sendable {
     let cashier: Cashier
     let redirect: any RedirectOperator
@@ -37,7 +38,10 @@ public struct Checkout: Sendable {
         router.get("/pay/:token") { [self] in try checkout($0) }
         router.post("/pay/:token/retry") { [self] in try retry($0) }
         router.get("/return/:outcome") { [self] in try returnPage($0) }
-        router.post("/checkout") { [self] in try buttonCheckout($0) }
+        // Strict, as nginx's rate limit covers /checkout and what begins with it: nothing else is a button post.
+        router.post("/checkout", strict: true) { [self] in try buttonCheckout($0) }
+        router.get("/pay/button/:offer") { [self] in try offerPage($0) }
+        router.post("/pay/button/:offer") { [self] in try acceptOffer($0) }
     }
 
     func link(_ order: Order) -> String { links.token(for: order.key) }
@@ -56,22 +60,25 @@ public struct Checkout: Sendable {
             // Cancelled, declined or expired: the shopper decides to try again (a POST), a link preview does not.
             return outcomePage(order, outcome: "decline", check: 0)
         }
+        // Straight from a button's offer: the page goes on to the operator by itself.
+        let go = request.query["go"] != nil
         if let attempt = OrderLifecycle.reusableAttempt(of: order, method: .redirect, at: now) {
-            let page = checkoutPage(order, attempt)
-            if let marker {
+            let page = checkoutPage(order, attempt, go: go)
+            if let marker, !go {
                 let validUntil = min(attempt.expiresAt.adding(seconds: -30), order.expiresAt)
                 cache.remember(page, for: token, key: order.key, marker: marker, validUntil: validUntil)
             }
             return page
         }
-        return try startAttempt(order, reuse: true) { order, attempt in checkoutPage(order, attempt) }
+        return try startAttempt(order, reuse: .usable) { order, attempt in checkoutPage(order, attempt, go: go) }
     }
 
-    /// `POST /pay/{link}/retry`: a new attempt with a new session, then the checkout page.
+    /// `POST /pay/{link}/retry`: a new attempt with a new session (the one just started, for a second post in a
+    /// row), then the checkout page.
     func retry(_ request: Request) throws -> Response {
         let order = try order(fromToken: request.routeParameters["token"])
         if let page = finalPage(order, at: cashier.now) { return page }
-        return try startAttempt(order, reuse: false) { order, _ in .redirect(to: "/pay/" + link(order)) }
+        return try startAttempt(order, reuse: .justStarted) { order, _ in .redirect(to: "/pay/" + link(order)) }
     }
 
     /// The order a shopper's link names, or a 404 page in the configured language.
@@ -104,23 +111,38 @@ public struct Checkout: Sendable {
         }
     }
 
-    private func startAttempt(_ order: Order, reuse: Bool, then respond: (Order, Attempt) -> Response) throws -> Response {
+    private func startAttempt(_ order: Order, reuse: Cashier.Reuse, then respond: (Order, Attempt) -> Response) throws -> Response {
+        let words = pages.strings
+        func unavailable(_ order: Order, _ title: String, _ body: String, status: HTTPStatus, retryAfter: Int? = nil) -> Response {
+            var page = pages.page("unavailable", order.language, title: words.word(title, order.language), [
+                "order": Self.summary(order), "retryURL": "/pay/" + link(order), "heading": words.word(title, order.language),
+                "message": words.word(body, order.language),
+            ], status: status)
+            if let retryAfter { page.headers.append(("Retry-After", String(retryAfter))) }
+            return page
+        }
         switch try cashier.startRedirectAttempt(order, via: redirect, reuse: reuse) {
         case .ready(let current, let attempt):
             return respond(current, attempt)
+        case .refused(let current, .tooManyAttemptsThisMinute):
+            return unavailable(current, "busy_title", "too_many_attempts_minute_body", status: .tooManyRequests, retryAfter: 60)
+        case .refused(let current, .tooManyAttempts):
+            return pages.message(
+                current.language, heading: words.word("too_many_attempts_title", current.language),
+                message: words.word("too_many_attempts_body", current.language), shopURL: current.details.cancelURL, status: .tooManyRequests)
         case .refused(let current, _):
             // Paid, in review or expired meanwhile: show that.
             return finalPage(current, at: cashier.now) ?? outcomePage(current, outcome: "decline", check: 0)
         case .unavailable(let current, _):
-            return pages.page("unavailable", current.language, title: pages.strings.word("unavailable_title", current.language), [
-                "order": Self.summary(current), "retryURL": "/pay/" + link(current),
-            ], status: .serviceUnavailable)
+            return unavailable(current, "unavailable_title", "unavailable_body", status: .serviceUnavailable)
+        case .busy(let current):
+            return unavailable(current, "busy_title", "busy_body", status: .serviceUnavailable, retryAfter: 5)
         case .missing:
             throw HTTPError(.notFound, "This order no longer exists.")
         }
     }
 
-    private func checkoutPage(_ order: Order, _ attempt: Attempt) -> Response {
+    private func checkoutPage(_ order: Order, _ attempt: Attempt, go: Bool = false) -> Response {
         let link = link(order)
         let base = settings.publicURL + "/return/"
         let form = redirect.paymentForm(
@@ -131,9 +153,10 @@ public struct Checkout: Sendable {
             "order": Self.summary(order),
             "form": ["action": form.action, "fields": form.fields.map { ["name": $0.name, "value": $0.value] }],
         ]
-        if settings.autoSubmitSeconds > 0 {
-            context["autoSubmit"] = settings.autoSubmitSeconds
-            context["autoSubmitNotice"] = words.word("auto_submit", order.language, ["seconds": String(settings.autoSubmitSeconds)])
+        let autoSubmit = go ? 1 : settings.autoSubmitSeconds
+        if autoSubmit > 0 {
+            context["autoSubmit"] = autoSubmit
+            context["autoSubmitNotice"] = words.word("auto_submit", order.language, ["seconds": String(autoSubmit)])
         }
         return pages.page("checkout", order.language, title: words.word("checkout_title", order.language) + " · " + order.brand, context)
     }

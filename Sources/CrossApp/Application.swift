@@ -7,6 +7,7 @@ import Logging
 import MerchantAPI
 import OrderStorage
 import Payments
+import Support
 import TMoneyOnline
 import WebPages
 
@@ -31,6 +32,8 @@ public struct Application: Sendable {
     ) {
         self.configuration = configuration
         self.store = store
+        var pages = pages
+        pages.testMode = configuration.mode == .development
         self.pages = pages
         self.logger = logger
         cashier = Cashier(store: store, settings: configuration.cashierSettings, clock: clock, logger: logger)
@@ -38,7 +41,9 @@ public struct Application: Sendable {
             cashier: cashier, redirect: redirect ?? TMoneyOnline(configuration.tmoneyOnline), pages: pages, links: configuration.links,
             settings: configuration.checkout, logger: logger)
         api = OrdersAPI(cashier: cashier, links: configuration.links, apiKeys: configuration.apiKeys, logger: logger)
-        dashboard = Dashboard(store: store, pages: pages, credentials: configuration.admin, defaultLanguage: configuration.defaultLanguage, logger: logger)
+        dashboard = Dashboard(
+            store: store, pages: pages, credentials: configuration.admin, defaultLanguage: configuration.defaultLanguage,
+            upgradedHashPath: configuration.dataDirectory + "/admin/password-hash.json", clock: clock, logger: logger)
     }
 
     /// A router of its own for each worker (see `Server`): routes are cheap to build.
@@ -57,9 +62,41 @@ public struct Application: Sendable {
         return router
     }
 
-    /// The router, with the store's failures answered as HTTP: what every worker serves.
+    /// The router, with the store's failures answered as HTTP and the security headers on every page: what every
+    /// worker serves.
     public func makeResponder(diagnostics: Bool = false) -> any Responder {
-        StoreFailures(router: makeRouter(diagnostics: diagnostics), logger: logger)
+        CrossResponder(router: makeRouter(diagnostics: diagnostics), headers: securityHeaders, logger: logger)
+    }
+
+    /// What every page of Cross says to the browser, whatever nginx adds: no framing, no sniffing, no referrer
+    /// (a checkout link is a shopper's key to their order), and only this site and TMoney's as form targets.
+    var securityHeaders: [(name: String, value: String)] {
+        let gateway = URLComponents(string: configuration.gatewayURL).map { components -> String in
+            (components.scheme ?? "https") + "://" + (components.host ?? "") + (components.port.map { ":\($0)" } ?? "")
+        } ?? ""
+        return [
+            ("Content-Security-Policy", "default-src 'self'; img-src 'self' data:; form-action 'self' \(gateway); frame-ancestors 'none'; base-uri 'none'; object-src 'none'"),
+            ("X-Content-Type-Options", "nosniff"),
+            ("Referrer-Policy", "no-referrer"),
+            ("X-Frame-Options", "DENY"),
+        ]
+    }
+
+    /// Work beside the requests: the minute's count of notifications refused for their address.
+    public var backgroundJobs: [any BackgroundJob] {
+        [PeriodicJob(name: "refusals", interval: 60, runFirstPassAtStart: false) { [cashier] in
+            cashier.reportRefusedSources(channel: "notification")
+            return nil
+        }]
+    }
+
+    /// The notification path as the access log shows it: a secret segment after the first is not written.
+    public var loggedPath: @Sendable (String) -> String {
+        let path = configuration.notificationPath
+        let segments = path.split(separator: "/")
+        guard segments.count > 1 else { return { $0 } }
+        let shown = "/" + segments[0] + "/…"
+        return { $0.hasPrefix(path) ? shown : $0 }
     }
 
     /// Browsers get a page in the configured language; the API (`/api/…`), and clients asking for JSON, get
@@ -80,22 +117,32 @@ public struct Application: Sendable {
     }
 }
 
-/// Store failures as HTTP, for every route: the disk (full, read-only, broken) is a 503 to try again later; a
-/// damaged order file is a 500 that an operator must look at.
-struct StoreFailures: Responder {
+/// Every route, with what they all share: store failures as HTTP (the disk full, read-only or broken is a 503 to
+/// try again later; a damaged order file is a 500 that an operator must look at) and the security headers.
+struct CrossResponder: Responder {
     let router: Router
+    let headers: [(name: String, value: String)]
     let logger: Logger
 
     func respond(to request: consuming Request) throws -> Response {
+        var response: Response
         do {
-            return try router.respond(to: request)
+            response = try router.respond(to: request)
         } catch let error as StoreError {
-            throw Self.httpError(error, logger)
+            throw Self.httpError(error, logger).adding(headers)
+        } catch var error as HTTPError {
+            error.headers += headers
+            throw error
         }
+        response.headers += headers
+        return response
     }
 
     static func httpError(_ error: StoreError, _ logger: Logger) -> HTTPError {
         switch error {
+        case .reserveReached:
+            logger.error("new order refused: the disk's reserve is reached", metadata: ["error": "\(error)"])
+            return HTTPError(.serviceUnavailable, "New orders cannot be taken right now: the server is keeping its last disk space for payments already under way. Nothing was saved; please try again later.")
         case .unavailable(let reason):
             logger.error("storage unavailable", metadata: ["error": "\(reason)"])
             return HTTPError(.serviceUnavailable, "Orders cannot be saved right now. Nothing was changed; please try again shortly.")

@@ -11,6 +11,9 @@ import Webhooks
 /// start-up with a message naming its key. Secrets may come from the environment instead of the file:
 /// `CROSS_API_KEYS` (comma-separated), `CROSS_LINK_SECRET`, `CROSS_BUTTON_SECRET`.
 public struct Configuration: Sendable {
+    /// Production, unless `cross serve --dev`: then the checks of `ProductionChecks.swift` are not made, and
+    /// every page says TEST MODE.
+    public var mode: RunMode
     /// 16 digits, from the TMoney administrator.
     public var merchantID: String
     /// TMoney Online's base URL: `https://<Url>` (the sandbox: `http://127.0.0.1:8081`).
@@ -52,6 +55,17 @@ public struct Configuration: Sendable {
     public var webhookTimeoutSeconds: Double
     /// Who may open the orders dashboard (`/admin/`); nil: the dashboard is off.
     public var admin: AdminCredentials?
+    /// Free space kept for the changes of orders already made: below it, new orders and button posts are
+    /// refused (503) and refused calls are no longer journaled, while notifications still are.
+    public var diskReserveBytes: Int64
+    /// Orders a payment button without its own reference may make, in all, per minute.
+    public var buttonOrdersPerMinute: Int
+    /// Attempts (sessions from TMoney) an order may have in all, and per minute.
+    public var attemptsPerOrder: Int
+    public var attemptsPerMinute: Int
+    /// Workers that may wait on TMoney for a session at once: the others answer a busy page at once, so that
+    /// a gateway that hangs never takes the workers TMoney's notifications need.
+    public var gatewayConcurrency: Int
 
     // MARK: - What each part of Cross is given
 
@@ -62,7 +76,10 @@ public struct Configuration: Sendable {
     }
 
     public var cashierSettings: Cashier.Settings {
-        Cashier.Settings(policy: orderPolicy, orderLifetimeSeconds: orderExpirySeconds, raisesWebhooks: !webhooks.isEmpty)
+        Cashier.Settings(
+            policy: orderPolicy, orderLifetimeSeconds: orderExpirySeconds, raisesWebhooks: !webhooks.isEmpty,
+            attemptLimits: OrderLifecycle.AttemptLimits(perOrder: attemptsPerOrder, perMinute: attemptsPerMinute),
+            operatorCallsAtOnce: gatewayConcurrency, buttonOrdersPerMinute: buttonOrdersPerMinute)
     }
 
     public var tmoneyOnline: TMoneyOnline.Settings {
@@ -85,10 +102,13 @@ public struct Configuration: Sendable {
 
     typealias Invalid = ConfigurationError
 
-    /// Reads and checks the file; `environment` supplies secrets and overrides.
-    public static func load(path: String, environment: [String: String] = ProcessInfo.processInfo.environment) throws(ConfigurationError) -> Configuration {
+    /// Reads and checks the file; `environment` supplies secrets and overrides. In production the file must also
+    /// pass `ProductionChecks`.
+    public static func load(
+        path: String, environment: [String: String] = ProcessInfo.processInfo.environment, mode: RunMode = .production
+    ) throws(ConfigurationError) -> Configuration {
         let file = try ConfigFile.read(File.self, path: path, subject: "configuration")
-        return try Configuration(file, directory: (path as NSString).deletingLastPathComponent, environment: environment)
+        return try Configuration(file, directory: (path as NSString).deletingLastPathComponent, environment: environment, mode: mode)
     }
 
     /// The file as written: snake_case keys.
@@ -117,6 +137,11 @@ public struct Configuration: Sendable {
         var webhook_give_up_hours: Double?
         var webhook_timeout_seconds: Double?
         var admin: AdminFile?
+        var disk_reserve_mb: Int64?
+        var button_orders_per_minute: Int?
+        var attempts_per_order: Int?
+        var attempts_per_minute: Int?
+        var gateway_concurrency: Int?
 
         struct WebhookFile: Decodable {
             var url: String
@@ -135,7 +160,8 @@ public struct Configuration: Sendable {
         }
     }
 
-    init(_ file: File, directory: String, environment: [String: String]) throws(ConfigurationError) {
+    init(_ file: File, directory: String, environment: [String: String], mode: RunMode) throws(ConfigurationError) {
+        self.mode = mode
         func check<T>(_ key: String, _ body: () throws(FieldError) -> T) throws(ConfigurationError) -> T {
             do { return try body() } catch { throw Invalid("configuration", key: key, problem: error.message) }
         }
@@ -241,6 +267,28 @@ public struct Configuration: Sendable {
         } else {
             self.admin = nil
         }
+        let reserve = file.disk_reserve_mb ?? 64
+        guard (0...1_000_000).contains(reserve) else {
+            throw Invalid("configuration", key: "disk_reserve_mb", problem: "must be 0 to 1000000 (megabytes)")
+        }
+        diskReserveBytes = reserve << 20
+        buttonOrdersPerMinute = file.button_orders_per_minute ?? 60
+        guard (1...100_000).contains(buttonOrdersPerMinute) else {
+            throw Invalid("configuration", key: "button_orders_per_minute", problem: "must be 1 to 100000")
+        }
+        attemptsPerOrder = file.attempts_per_order ?? 10
+        guard (1...1000).contains(attemptsPerOrder) else {
+            throw Invalid("configuration", key: "attempts_per_order", problem: "must be 1 to 1000")
+        }
+        attemptsPerMinute = file.attempts_per_minute ?? 3
+        guard (1...attemptsPerOrder).contains(attemptsPerMinute) else {
+            throw Invalid("configuration", key: "attempts_per_minute", problem: "must be 1 to attempts_per_order (\(attemptsPerOrder))")
+        }
+        gatewayConcurrency = file.gateway_concurrency ?? 4
+        guard (1...1024).contains(gatewayConcurrency) else {
+            throw Invalid("configuration", key: "gateway_concurrency", problem: "must be 1 to 1024")
+        }
+        if mode == .production { try ProductionChecks.check(self) }
     }
 
     /// An http(s) URL with no path, query or trailing slash.

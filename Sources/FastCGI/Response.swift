@@ -135,4 +135,11 @@ public struct HTTPError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { "\(status): \(message)" }
+
+    /// The same error, answered with these headers too.
+    public func adding(_ more: [(name: String, value: String)]) -> HTTPError {
+        var error = self
+        error.headers += more
+        return error
+    }
 }

@@ -41,7 +41,9 @@ public struct Router: Responder {
     public mutating func get(_ pattern: String, strict: Bool = false, _ handler: @escaping Handler) {
         add("GET", pattern, strict: strict, handler)
     }
-    public mutating func post(_ pattern: String, _ handler: @escaping Handler) { add("POST", pattern, handler) }
+    public mutating func post(_ pattern: String, strict: Bool = false, _ handler: @escaping Handler) {
+        add("POST", pattern, strict: strict, handler)
+    }
 
     /// Finds the route for the request: 404 when no pattern matches the path, 405 (with `Allow`) when the path
     /// matches only for other methods. HEAD is served by the GET route (the server sends no body for it).

@@ -16,6 +16,8 @@ public struct ServerOptions: Sendable {
     public var shutdownGraceSeconds: Double
     /// Permissions of a unix socket (nginx's workers usually run as another user).
     public var unixSocketMode: mode_t
+    /// The path as log lines show it: a secret part of a path (a notification path's secret segment) left out.
+    public var loggedPath: @Sendable (String) -> String = { $0 }
 
     public init(
         listen: ListenAddress, workers: Int = ServerOptions.defaultWorkers, maxBodyBytes: Int = 64 * 1024,
@@ -183,7 +185,7 @@ public final class Server: Sendable {
         let started = Self.monotonicNanoseconds()
         let params = CGIParameters(copying: fcgi.pointee.envp)
         let method = params["REQUEST_METHOD"] ?? "GET"
-        let path = String((params["REQUEST_URI"] ?? "/").prefix(while: { $0 != "?" }))
+        let path = options.loggedPath(String((params["REQUEST_URI"] ?? "/").prefix(while: { $0 != "?" })))
         var request: Request?
         var response: Response
         var errorID: String?

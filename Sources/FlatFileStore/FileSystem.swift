@@ -7,9 +7,14 @@ enum FileSystem {
     static func errorText(_ code: Int32 = errno) -> String { String(cString: strerror(code)) }
 
     /// Creates the folder and any missing parent.
+    /// Files of the data folder: read and written by Cross's user, read by its group (backups), by no one else
+    /// (orders hold shoppers' names and numbers).
+    static let fileMode: mode_t = 0o640
+    static let directoryMode: mode_t = 0o750
+
     static func makeDirectory(_ path: String) throws(StoreError) {
         do {
-            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+            try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: Int(directoryMode)])
         } catch {
             throw .unavailable("cannot create \(path): \((error as NSError).localizedDescription)")
         }
@@ -17,7 +22,7 @@ enum FileSystem {
 
     /// Creates a directory and makes its name durable in its parent.
     static func makeDurableDirectory(_ path: String) throws(StoreError) {
-        if mkdir(path, 0o755) == 0 {
+        if mkdir(path, directoryMode) == 0 {
             try syncDirectory((path as NSString).deletingLastPathComponent)
         } else if errno != EEXIST {
             throw .unavailable("cannot create \(path): \(errorText())")
@@ -33,7 +38,7 @@ enum FileSystem {
 
     /// Writes `bytes` to a new file at `path` (which must not exist), synced to disk when `sync` is set.
     static func writeNewFile(_ path: String, _ bytes: [UInt8], sync: Bool = true) throws(StoreError) {
-        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, fileMode)
         guard fd >= 0 else { throw .unavailable("cannot create \(path): \(errorText())") }
         do throws(StoreError) {
             try writeAll(fd, bytes, path: path)
@@ -131,7 +136,7 @@ enum FileLock {
     }
 
     private static func lockByte(_ path: String, offset: Int) throws(StoreError) -> Int32 {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, FileSystem.fileMode)
         guard fd >= 0 else { throw .unavailable("cannot open lock \(path): \(FileSystem.errorText())") }
         while cross_lock_byte(fd, off_t(offset)) != 0 {
             if errno == EINTR { continue }
@@ -164,7 +169,7 @@ enum FileLock {
     }
 
     private static func acquire(_ path: String, blocking: Bool, shared: Bool) throws(StoreError) -> Int32? {
-        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, FileSystem.fileMode)
         guard fd >= 0 else { throw .unavailable("cannot open lock \(path): \(FileSystem.errorText())") }
         while flock(fd, (shared ? LOCK_SH : LOCK_EX) | (blocking ? 0 : LOCK_NB)) != 0 {
             if errno == EINTR { continue }

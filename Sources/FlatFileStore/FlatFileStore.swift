@@ -39,8 +39,12 @@ public final class FlatFileStore: OrderStore {
         init(_ call: @escaping @Sendable () -> Void) { self.call = call }
     }
 
-    public init(directory: String, logger: Logger = Logger(label: "cross.store")) throws(StoreError) {
+    /// Free space below which no new order is made and no refused call journaled (0: none kept).
+    let reserveBytes: Int64
+
+    public init(directory: String, reserveBytes: Int64 = 0, logger: Logger = Logger(label: "cross.store")) throws(StoreError) {
         self.directory = directory
+        self.reserveBytes = reserveBytes
         self.logger = logger
         try FileSystem.makeDirectory(directory)
         try FileSystem.makeDurableDirectory(directory + "/orders")
@@ -133,6 +137,8 @@ public final class FlatFileStore: OrderStore {
                 }
                 return existing.request == order.request ? .existing(existing) : .conflict(existing)
             }
+            // The last of the disk is for the orders already made: a payment under way must still be recorded.
+            if let free = belowReserve() { throw .reserveReached(freeBytes: free, reserveBytes: reserveBytes) }
             try write(order, record: JournalRecord(change))
             return .created(order)
         }
@@ -168,7 +174,8 @@ public final class FlatFileStore: OrderStore {
     static let refusedNameBytes = 64
     static let refusedValueBytes = 512
 
-    public func record(_ refusal: RefusedCall) throws(StoreError) {
+    public func record(_ refusal: RefusedCall) throws(StoreError) -> Bool {
+        if belowReserve() != nil { return false }
         var record = JournalRecord(at: refusal.at, kind: .callRefused)
         record.channel = refusal.channel
         record.remote = Self.prefix(refusal.remote, bytes: 64)
@@ -179,6 +186,16 @@ public final class FlatFileStore: OrderStore {
         }
         record.ref = refusal.ref.map { Self.prefix($0, bytes: 1000) }
         try journal.append(record)
+        return true
+    }
+
+    /// The free bytes of the data folder's filesystem, when they are fewer than the reserve.
+    func belowReserve() -> Int64? {
+        guard reserveBytes > 0 else { return nil }
+        var info = statvfs()
+        guard statvfs(directory, &info) == 0 else { return nil }
+        let free = Int64(info.f_bavail) * Int64(info.f_frsize)
+        return free < reserveBytes ? free : nil
     }
 
     /// At most `bytes` bytes of `text`, cut where a character starts.
@@ -203,6 +220,9 @@ public final class FlatFileStore: OrderStore {
         try FileSystem.makeDurableDirectory(shard(order.key))
         let final = path(for: order.key)
         let temporary = final + ".tmp.\(getpid()).\(order.revision)"
+        // A file of this name can only be a leftover of a process that died with this pid (a container's PID 1
+        // after a restart): this process writes an order under its lock, one change at a time.
+        unlink(temporary)
         try FileSystem.writeNewFile(temporary, encoded + [UInt8(ascii: "\n")], sync: false)
         do {
             try journal.append(record, order: encoded)

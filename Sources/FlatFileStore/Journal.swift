@@ -137,7 +137,7 @@ final class Journal: @unchecked Sendable {
 
     init(path: String) throws(StoreError) {
         self.path = path
-        fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+        fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, FileSystem.fileMode)
         let openError = errno
         // Before anything can throw: a throwing init of a class runs `deinit`, which destroys them (destroying
         // an uninitialised condition waits forever; Cross hung at start on a read-only data folder).

@@ -39,7 +39,7 @@ struct OrderIndex: Sendable {
         guard !orders.isEmpty else { return }
         let lines = orders.map(Self.line).joined()
         try FileLock.withSharedLock(lockPath) { () throws(StoreError) in
-            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0o644)
+            let fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, FileSystem.fileMode)
             guard fd >= 0 else { throw .unavailable("cannot open the index \(path): \(FileSystem.errorText())") }
             defer { close(fd) }
             try FileSystem.writeAll(fd, Array(lines.utf8), path: path)

@@ -20,8 +20,9 @@ public protocol OrderStore: AnyObject, Sendable {
     /// left alone is not rewritten, and its change only recorded (a duplicate event, say); with no change, nothing
     /// is (`body` moved the revision by exactly one, or not at all). Nil when there is no such order.
     func update<Result>(_ key: OrderKey, _ body: (inout Order) throws -> (change: OrderChange?, result: Result)) throws -> (order: Order, result: Result)?
-    /// Records a call from an operator that reached no order (a refused notification), within a byte bound.
-    func record(_ refusal: RefusedCall) throws(StoreError)
+    /// Records a call from an operator that reached no order (a refused notification), within a byte bound;
+    /// false when it was not recorded, to keep the disk's reserve for orders already made.
+    @discardableResult func record(_ refusal: RefusedCall) throws(StoreError) -> Bool
 
     /// Every order, in no particular order; those that cannot be read as such (for the command line).
     func allOrders() -> [Swift.Result<Order, StoreError>]
@@ -39,10 +40,14 @@ public protocol OrderStore: AnyObject, Sendable {
 public enum StoreError: Error, Sendable, CustomStringConvertible {
     case unavailable(String)
     case damaged(path: String, reason: String)
+    /// Less free space than the reserve kept for the orders already made: no new order until there is more.
+    case reserveReached(freeBytes: Int64, reserveBytes: Int64)
 
     public var description: String {
         switch self {
         case .unavailable(let reason): "storage unavailable: \(reason)"
+        case .reserveReached(let free, let reserve):
+            "disk reserve reached: \(free >> 20) MB free, \(reserve >> 20) MB kept for the orders already made (disk_reserve_mb)"
         case .damaged(let path, let reason): "order file \(path) is damaged (\(reason)); it is left as it is for an operator to repair"
         }
     }

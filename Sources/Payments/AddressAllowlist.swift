@@ -22,6 +22,13 @@ public struct AddressAllowlist: Sendable, Equatable {
             description = text
         }
 
+        /// Whether the two ranges share an address: the wider one holds the other's network.
+        func overlaps(_ other: Range) -> Bool {
+            guard network.count == other.network.count else { return false }
+            let (wide, narrow) = prefixLength <= other.prefixLength ? (self, other) : (other, self)
+            return wide.contains(narrow.network)
+        }
+
         func contains(_ address: [UInt8]) -> Bool {
             guard address.count == network.count else { return false }
             var remaining = prefixLength
@@ -57,6 +64,18 @@ public struct AddressAllowlist: Sendable, Equatable {
         }
         return ranges.contains { $0.contains(bytes) }
     }
+
+    /// Entries that take in more than public addresses: all of them (`/0`), or any loopback, private, shared
+    /// (100.64/10), link-local or unique-local address. A notification allowlist in production names TMoney's
+    /// public servers only.
+    public var nonPublicEntries: [Range] {
+        ranges.filter { range in range.prefixLength == 0 || Self.nonPublic.contains { $0.overlaps(range) } }
+    }
+
+    private static let nonPublic: [Range] = [
+        "0.0.0.0/8", "10.0.0.0/8", "100.64.0.0/10", "127.0.0.0/8", "169.254.0.0/16", "172.16.0.0/12", "192.168.0.0/16",
+        "::/127", "fc00::/7", "fe80::/10", "::ffff:0.0.0.0/96",
+    ].map { Range($0)! }
 
     static func parse(_ text: String) -> [UInt8]? {
         var v4 = in_addr()

@@ -74,24 +74,44 @@ public enum OrderLifecycle {
         case alreadyPaid
         case inReview
         case orderExpired
+        /// The order has had `AttemptLimits.perOrder` attempts: its history stays bounded.
+        case tooManyAttempts
+        /// `AttemptLimits.perMinute` attempts in the last minute: try again in a moment.
+        case tooManyAttemptsThisMinute
+    }
+
+    /// How many attempts an order may have: each costs the operator a session, and the order's file (and each
+    /// journal record of it) grows with them.
+    public struct AttemptLimits: Sendable, Equatable {
+        public var perOrder: Int
+        public var perMinute: Int
+
+        public init(perOrder: Int, perMinute: Int) {
+            self.perOrder = perOrder
+            self.perMinute = perMinute
+        }
+
+        public static let unlimited = AttemptLimits(perOrder: .max, perMinute: .max)
     }
 
     /// Records a new attempt; a cancelled, declined or expired order is pending again.
-    public static func startAttempt(_ order: inout Order, _ attempt: Attempt, at now: Timestamp) throws(AttemptRefusal) {
-        try checkAttemptAllowed(order, at: now)
+    public static func startAttempt(_ order: inout Order, _ attempt: Attempt, at now: Timestamp, limits: AttemptLimits = .unlimited) throws(AttemptRefusal) {
+        try checkAttemptAllowed(order, at: now, limits: limits)
         order.attempts.append(attempt)
         order.status = .pending
         order.updatedAt = now
         order.revision += 1
     }
 
-    public static func checkAttemptAllowed(_ order: Order, at now: Timestamp) throws(AttemptRefusal) {
+    public static func checkAttemptAllowed(_ order: Order, at now: Timestamp, limits: AttemptLimits = .unlimited) throws(AttemptRefusal) {
         switch order.status {
         case .paid: throw .alreadyPaid
         case .review: throw .inReview
         default: break
         }
         if now >= order.expiresAt { throw .orderExpired }
+        if order.attempts.count >= limits.perOrder { throw .tooManyAttempts }
+        if order.attempts.filter({ now.seconds - $0.issuedAt.seconds < 60 }).count >= limits.perMinute { throw .tooManyAttemptsThisMinute }
     }
 
     /// The current attempt of `method`, while it has more than `margin` seconds left and the order is pending: a
@@ -99,5 +119,13 @@ public enum OrderLifecycle {
     public static func reusableAttempt(of order: Order, method: PaymentMethod, at now: Timestamp, margin: Int64 = 30) -> Attempt? {
         guard order.status == .pending, let last = order.attempts.last, last.method == method else { return nil }
         return last.expiresAt.seconds - now.seconds > margin ? last : nil
+    }
+
+    /// The current attempt, if it started less than `seconds` ago and can still be used: a second "try again"
+    /// (a double click, a replayed post) gets it rather than a new session. Longer than that, the shopper may
+    /// have used it at the operator's page, which takes a session once.
+    public static func justStartedAttempt(of order: Order, method: PaymentMethod, at now: Timestamp, seconds: Int64 = 15) -> Attempt? {
+        guard let attempt = reusableAttempt(of: order, method: method, at: now), now.seconds - attempt.issuedAt.seconds < seconds else { return nil }
+        return attempt
     }
 }

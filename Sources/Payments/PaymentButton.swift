@@ -88,4 +88,48 @@ public enum PaymentButton {
         let suffix = SecureRandom.string(10, from: "ABCDEFGHJKMNPQRSTVWXYZ23456789")
         return "BTN-" + time.iso8601.prefix(10).replacingOccurrences(of: "-", with: "") + "-" + suffix
     }
+
+    /// What a button without a reference of its own leads to before any order is written: its checked fields and
+    /// a fresh reference, sealed with Cross's link secret into the link of a page that offers to pay. The order is
+    /// made only when the shopper presses pay on it; the same link always makes the same order.
+    public struct Offer: Sendable, Equatable {
+        public let values: [String: String]
+        /// `BTN-20261126-K3Q9X2M7WD`: made when the button was posted.
+        public let reference: String
+
+        public init(values: [String: String], reference: String) {
+            self.values = values
+            self.reference = reference
+        }
+
+        /// `<payload, base64url>.<MAC, 32 hex>`.
+        public func seal(secret: String) -> String {
+            var fields = values
+            fields["purchaseref"] = reference
+            // Sorted keys: the same offer always seals to the same bytes.
+            let json = (try? JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys])) ?? Data("{}".utf8)
+            let payload = json.base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+            return payload + "." + Self.mac(payload, secret: secret)
+        }
+
+        /// The offer a link names, if its MAC is right (in constant time) and its button has not expired.
+        public static func open(_ token: String, secret: String, now: Timestamp) -> Offer? {
+            let parts = token.split(separator: ".", omittingEmptySubsequences: false)
+            guard parts.count == 2, parts[0].utf8.count <= 8192, ConstantTime.equal(mac(String(parts[0]), secret: secret), String(parts[1])) else {
+                return nil
+            }
+            var base64 = parts[0].replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
+            while base64.utf8.count % 4 != 0 { base64 += "=" }
+            guard let json = Data(base64Encoded: base64),
+                  var values = (try? JSONSerialization.jsonObject(with: json)) as? [String: String],
+                  let reference = values.removeValue(forKey: "purchaseref") else { return nil }
+            if let expires = values["expires"], let seconds = Int64(expires), now.seconds > seconds { return nil }
+            return Offer(values: values, reference: reference)
+        }
+
+        private static func mac(_ payload: String, secret: String) -> String {
+            String(Hex.encode(HMAC<SHA256>.authenticationCode(for: Data(("cross-button-offer-v1\n" + payload).utf8), using: SymmetricKey(data: Data(secret.utf8)))).prefix(32))
+        }
+    }
 }

@@ -32,7 +32,8 @@ public struct TMoneyOnline: RedirectOperator {
 
     public init(_ settings: Settings) {
         self.settings = settings
-        http = OutboundHTTP(timeoutSeconds: settings.timeoutSeconds)
+        // A session id answer is a line: anything much longer is not TMoney answering.
+        http = OutboundHTTP(timeoutSeconds: settings.timeoutSeconds, maxBodyBytes: 64 << 10)
     }
 
     public func openSession() -> Result<RedirectSession, OperatorFailure> {
@@ -42,6 +43,7 @@ public struct TMoneyOnline: RedirectOperator {
         case .failure(let failure):
             return .failure(.transport(failure.description))
         case .success(let answer):
+            // A redirect is not followed: a gateway that sends Cross elsewhere is not the gateway.
             guard answer.status == 200 else { return .failure(.httpStatus(answer.status)) }
             switch SessionAnswer.parse(String(decoding: answer.body.prefix(4096), as: UTF8.self)) {
             case .session(let id): return .success(RedirectSession(reference: id.value, lifetimeSeconds: settings.sessionLifetimeSeconds))

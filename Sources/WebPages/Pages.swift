@@ -4,17 +4,22 @@ import Mustache
 import Payments
 
 /// HTML templates (`*.mustache` in a folder) and the words that fill them (its `strings.json`), loaded once at
-/// start. `{{value}}` is HTML-escaped by Mustache; no template uses the unescaped `{{{value}}}`.
+/// start. `{{value}}` is HTML-escaped, Unicode scalar by Unicode scalar (`ScalarHTML`); no template uses the
+/// unescaped `{{{value}}}`.
 public struct Pages: Sendable {
     private let library: MustacheLibrary
     public let strings: StringTable
+    /// Development: every page carries a "TEST MODE" ribbon (`testMode` in its context).
+    public var testMode = false
 
     public init(directory: String) throws {
+        ScalarHTML.register()
         var templates: [String: MustacheTemplate] = [:]
         let files = try FileManager.default.contentsOfDirectory(atPath: directory).filter { $0.hasSuffix(".mustache") }
         for file in files {
             let text = try String(contentsOfFile: directory + "/" + file, encoding: .utf8)
-            templates[String(file.dropLast(".mustache".count))] = try MustacheTemplate(string: text)
+            // Every template, partials included, escapes as ScalarHTML: no file can forget to ask for it.
+            templates[String(file.dropLast(".mustache".count))] = try MustacheTemplate(string: ScalarHTML.pragma + text)
         }
         library = MustacheLibrary(templates: templates)
         strings = try StringTable(file: directory + "/strings.json")
@@ -48,6 +53,7 @@ public struct Pages: Sendable {
         context["t"] = strings.words(language)
         context["lang"] = language.rawValue
         context["title"] = title
+        if testMode { context["testMode"] = true }
         return response(template, context, status: status)
     }
 

@@ -13,18 +13,18 @@ public enum WebhookAnswer: Sendable, Equatable {
     case failure(String)
 }
 
-/// An HTTP POST from the courier's thread. Redirects are not followed: a POST redirected becomes a GET whose
-/// 200 would wrongly count as delivered, so a 3xx is a failed attempt whose message says to configure the
-/// final URL.
+/// An HTTP POST from the courier's thread. Redirects are not followed (`OutboundHTTP` never does): a POST
+/// redirected becomes a GET whose 200 would wrongly count as delivered, so a 3xx is a failed attempt whose
+/// message says to configure the final URL.
 public struct HTTPWebhookTransport: WebhookTransport {
     private let http: OutboundHTTP
 
     public init(timeoutSeconds: Double) {
-        http = OutboundHTTP(timeoutSeconds: timeoutSeconds, followRedirects: false)
+        http = OutboundHTTP(timeoutSeconds: timeoutSeconds, maxBodyBytes: 64 << 10)
     }
 
     public func post(url: String, headers: [(String, String)], body: [UInt8], timeoutSeconds: Double) -> WebhookAnswer {
-        let http = timeoutSeconds == self.http.timeoutSeconds ? self.http : OutboundHTTP(timeoutSeconds: timeoutSeconds, followRedirects: false)
+        let http = timeoutSeconds == self.http.timeoutSeconds ? self.http : OutboundHTTP(timeoutSeconds: timeoutSeconds, maxBodyBytes: 64 << 10)
         switch http.send("POST", url, headers: headers, body: body) {
         case .failure(let failure):
             return .failure(failure.description)

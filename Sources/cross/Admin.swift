@@ -17,7 +17,7 @@ struct AdminCommand: ParsableCommand {
                 Example: printf '%s\\n' 'a long passphrase' | cross admin hash-password
                 """)
 
-        @Option(help: "PBKDF2-SHA256 rounds (at least 210000).")
+        @Option(help: "PBKDF2-SHA256 rounds (at least \(AdminPassword.defaultRounds), OWASP's advice).")
         var rounds: Int = AdminPassword.defaultRounds
 
         func validate() throws {

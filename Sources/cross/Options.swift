@@ -6,17 +6,22 @@ import FlatFileStore
 
 /// `--config`, shared by every subcommand that reads Cross's settings.
 struct ConfigOption: ParsableArguments {
-    @Option(name: .long, help: "Configuration file (default: $CROSS_CONFIG, else config/cross.dev.json).")
+    @Option(name: .long, help: "Configuration file (default: $CROSS_CONFIG; for the tools, else config/cross.dev.json).")
     var config: String?
 
-    var path: String {
-        config ?? ProcessInfo.processInfo.environment["CROSS_CONFIG"] ?? "config/cross.dev.json"
-    }
+    /// The file named, if one is.
+    var named: String? { config ?? ProcessInfo.processInfo.environment["CROSS_CONFIG"] }
 
-    /// The configuration, or a message naming the bad key and exit 1.
-    func load() throws -> Configuration {
+    static let development = "config/cross.dev.json"
+
+    /// The tools read the development configuration when none is named (run from the repository).
+    var path: String { named ?? Self.development }
+
+    /// The configuration, or a message naming the bad key and exit 1. The tools (`orders`, `webhooks`, …) read
+    /// files without serving anything: the production checks are `cross serve`'s.
+    func load(path: String? = nil, mode: RunMode = .development) throws -> Configuration {
         do {
-            return try Configuration.load(path: path)
+            return try Configuration.load(path: path ?? self.path, mode: mode)
         } catch {
             FileHandle.standardError.write(Data("cross: \(error)\n".utf8))
             throw ExitCode(1)
@@ -25,7 +30,7 @@ struct ConfigOption: ParsableArguments {
 
     func openStore(_ configuration: Configuration) throws -> FlatFileStore {
         do {
-            return try FlatFileStore(directory: configuration.dataDirectory)
+            return try FlatFileStore(directory: configuration.dataDirectory, reserveBytes: configuration.diskReserveBytes)
         } catch {
             FileHandle.standardError.write(Data("cross: \(error)\n".utf8))
             throw ExitCode(1)
@@ -59,8 +64,11 @@ struct ListenOptions: ParsableArguments {
     }
 
     func serverOptions() throws -> ServerOptions {
-        ServerOptions(
-            listen: try ListenAddress(parsing: listen), workers: workers, maxBodyBytes: maxBody,
-            unixSocketMode: mode_t(socketMode, radix: 8)!)
+        let address = try ListenAddress(parsing: listen)
+        // FastCGI has no authentication: a responder open on every interface serves anyone who finds it.
+        if case .tcp(let host, _) = address, ["0.0.0.0", "::", "0:0:0:0:0:0:0:0"].contains(host) {
+            throw fail("--listen \(listen) opens FastCGI on every interface; give a unix socket or 127.0.0.1:PORT")
+        }
+        return ServerOptions(listen: address, workers: workers, maxBodyBytes: maxBody, unixSocketMode: mode_t(socketMode, radix: 8)!)
     }
 }

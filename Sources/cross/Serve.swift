@@ -22,6 +22,9 @@ struct Serve: ParsableCommand {
     @Flag(help: "Also serve /_diagnostics/… routes (large bodies, slow answers) for tests and benchmarks.")
     var diagnostics = false
 
+    @Flag(help: "Development: config/cross.dev.json unless --config names another, no production checks, and TEST MODE on every page.")
+    var dev = false
+
     func validate() throws {
         guard checkpointSeconds > 0 else { throw ValidationError("--checkpoint-seconds must be positive") }
     }
@@ -33,7 +36,17 @@ struct Serve: ParsableCommand {
         Server.blockShutdownSignals()
         LineLogHandler.bootstrap()
         let logger = Logger(label: "cross")
-        let configuration = try config.load()
+        guard let path = config.named ?? (dev ? ConfigOption.development : nil) else {
+            throw fail("no configuration: give --config FILE (or set CROSS_CONFIG); for development, --dev")
+        }
+        let configuration = try config.load(path: path, mode: dev ? .development : .production)
+        var options = try listening.serverOptions()
+        if !dev, case .unix = options.listen, options.unixSocketMode & 0o007 != 0 {
+            throw fail("--socket-mode \(listening.socketMode) lets every user of this machine speak FastCGI to Cross; give 660 with nginx's group, or --dev")
+        }
+        if dev {
+            logger.warning("TEST MODE: development configuration, no production checks; never for real payments", metadata: ["config": "\(path)"])
+        }
         let store = try config.openStore(configuration)
         do {
             if let report = try store.recover() {
@@ -47,7 +60,7 @@ struct Serve: ParsableCommand {
             throw ExitCode(1)
         }
         let application = Application(configuration: configuration, store: store, pages: try Pages.bundled(), logger: logger)
-        let options = try listening.serverOptions()
+        options.loggedPath = application.loggedPath
         let server: Server
         do {
             let diagnostics = diagnostics
@@ -63,6 +76,7 @@ struct Serve: ParsableCommand {
         let courier = WebhookCourier(settings: configuration.webhookSettings, outbox: store.outbox, links: configuration.links, logger: logger)
         store.onEvent { courier.wake() }
         let jobs: [any BackgroundJob] = [store.maintenance(checkpointSeconds: Double(checkpointSeconds), logger: logger), courier]
+            + application.backgroundJobs
         for job in jobs { job.start() }
         server.run()
         for job in jobs where !job.stop(timeout: 5) {

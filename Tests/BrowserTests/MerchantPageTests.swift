@@ -3,7 +3,8 @@ import Testing
 import TestStack
 
 /// A merchant pastes `cross button`'s snippet into a static page on a site of its own (another origin than
-/// Cross): a shopper clicks it, pays in the sandbox, and lands on Cross's thank-you page.
+/// Cross): a shopper clicks it, presses pay on Cross's offer, is sent on to the sandbox by the checkout page
+/// itself (its auto-submit script), pays, and lands on Cross's thank-you page.
 @Suite(.serialized, .timeLimit(.minutes(2))) struct MerchantPageTests {
     @Test func buttonOnAStaticPageOfAnotherSiteToTheThankYouPage() throws {
         let shopper = try Shopper("button")
@@ -29,17 +30,24 @@ import TestStack
             }
             #expect(WebDriverText.plain(try browser.text(of: button)) == "Payer avec TMoney · 15 000 F CFA")
             try browser.click(button)
-            // Cross checks the signature, makes the order and sends the shopper to its checkout page.
-            let checkoutURL = try browser.waitForURL(startingWith: shopper.stack.base + "/pay/")
-            _ = try browser.waitFor(.button("Payer avec TMoney"))
+            // Cross checks the signature and offers to pay: no order is written until the shopper presses pay.
+            _ = try browser.waitForURL(startingWith: shopper.stack.base + "/pay/button/")
             #expect(try browser.visibleText().contains("Sac de riz parfumé 25 kg"))
+            #expect(try FileManager.default.contentsOfDirectory(atPath: shopper.stack.dataDirectory + "/orders").isEmpty)
+            try browser.click(.button("Payer avec TMoney"))
+            // The order is made, and its checkout page sends itself on to TMoney (checkout.js), with no other click.
+            // The order's link, without the `?go=1` that tells its page to go on by itself.
+            let checkoutURL = try browser.wait(for: "the checkout page") {
+                try browser.currentURL().hasPrefix(shopper.stack.base + "/pay/button/") ? nil : browser.currentURL()
+            }.split(separator: "?")[0].description
+            try browser.waitForURL(startingWith: shopper.sandboxBase + "/online/online.php", timeout: 15)
+            try browser.waitForText("Identifiez-vous")
             let key = String(checkoutURL.split(separator: "/").last!.prefix { $0 != "-" })
             let file = try String(contentsOfFile: shopper.stack.dataDirectory + "/orders/" + key.prefix(3) + "/" + key + ".json", encoding: .utf8)
             let json = try #require(try JSONSerialization.jsonObject(with: Data(file.utf8)) as? [String: Any])
             let ref = try #require(json["purchaseref"] as? String)
             #expect(ref.hasPrefix("BTN-"), "a button without a reference gets a fresh one: \(ref)")
             let order = Shopper.PlacedOrder(ref: ref, checkoutURL: checkoutURL)
-            try shopper.goToTMoney()
             let paymentref = try shopper.payWithTheRichAccount(order)
             try shopper.expectThankYou(order, paymentref: paymentref)
         }

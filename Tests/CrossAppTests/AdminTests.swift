@@ -32,8 +32,8 @@ enum Admin {
 
     static func world() throws -> World { try World(settings: settings) }
 
-    static func get(_ world: World, _ uri: String, authorization: String? = Admin.authorization) -> Response {
-        world.send("GET", uri, headers: authorization.map { ["Authorization": $0] } ?? [:])
+    static func get(_ world: World, _ uri: String, authorization: String? = Admin.authorization, from remote: String = "127.0.0.1") -> Response {
+        world.send("GET", uri, headers: authorization.map { ["Authorization": $0] } ?? [:], remote: remote)
     }
 
     /// An order made straight in the store, created at a chosen time.
@@ -82,6 +82,46 @@ enum Admin {
         }
     }
 
+    /// Each wrong password costs a full PBKDF2: past 5 failures a minute from one address, or 30 in all, a sign-in
+    /// is refused with 429 before any hashing, and the right password still works from elsewhere.
+    @Test func failedSignInsAreLimitedPerClientAndInAll() throws {
+        let world = try Admin.world()
+        // One minute for the whole test, whatever the wall clock does meanwhile.
+        world.clock.withLock { $0 = Timestamp(seconds: 1_800_000_000) }
+        let wrong = Admin.basic(Admin.user, "wrong")
+        for _ in 0..<AdminGate.failuresPerClient {
+            #expect(Admin.get(world, "/admin/", authorization: wrong, from: "10.30.0.1").status == .unauthorized)
+        }
+        let refused = Admin.get(world, "/admin/", authorization: wrong, from: "10.30.0.1")
+        #expect(refused.status == .tooManyRequests && refused.header("Retry-After") == "60")
+        #expect(Admin.get(world, "/admin/", from: "10.30.0.1").status == .tooManyRequests, "even the right password waits out the minute")
+        #expect(Admin.get(world, "/admin/", from: "10.30.0.2").status == .ok, "another address is not held up")
+        for client in 3..<(3 + AdminGate.failuresInAll - AdminGate.failuresPerClient) {
+            #expect(Admin.get(world, "/admin/", authorization: wrong, from: "10.30.0.\(client)").status == .unauthorized)
+        }
+        #expect(Admin.get(world, "/admin/", authorization: wrong, from: "10.30.1.1").status == .tooManyRequests, "30 failures in all")
+        #expect(world.log.all.filter { $0.contains("dashboard credentials refused") }.count == AdminGate.failuresInAll)
+    }
+
+    /// A hash of fewer rounds than today's advice still opens the dashboard, and is replaced by a hash of
+    /// `AdminPassword.defaultRounds` kept in the data folder, which the next sign-ins use.
+    @Test func anOldPasswordHashIsUpgradedAtTheNextSignIn() throws {
+        let old = AdminPassword.hash(Admin.password, rounds: 1000)
+        let world = try World(settings: ["admin": ["user": Admin.user, "password_hash": old]])
+        #expect(Admin.get(world, "/admin/").status == .ok)
+        let saved = try #require(FileManager.default.contents(atPath: world.application.configuration.dataDirectory + "/admin/password-hash.json"))
+        let upgrade = try JSONDecoder().decode(AdminGate.Upgrade.self, from: saved)
+        #expect(upgrade.replaces == old && AdminPassword.rounds(of: upgrade.hash) == AdminPassword.defaultRounds)
+        #expect(AdminPassword.verify(Admin.password, against: upgrade.hash))
+        var info = stat()
+        stat(world.application.configuration.dataDirectory + "/admin/password-hash.json", &info)
+        #expect(info.st_mode & 0o777 == 0o600)
+        // A new process reads it: the configured old hash is no longer what is checked.
+        let again = try World(settings: ["admin": ["user": Admin.user, "password_hash": old], "data_directory": world.application.configuration.dataDirectory])
+        #expect(Admin.get(again, "/admin/").status == .ok)
+        #expect(Admin.get(again, "/admin/", authorization: Admin.basic(Admin.user, "wrong")).status == .unauthorized)
+    }
+
     @Test func missingOrWrongCredentialsGet401WithTheChallenge() throws {
         let world = try Admin.world()
         let refused = [
@@ -89,9 +129,12 @@ enum Admin {
             "Basic !!!not-base64", "Bearer " + World.apiKey, Admin.basic("admin", Admin.password + " "),
             "Basic " + Data("admin".utf8).base64EncodedString(),
         ]
+        // Each from an address of its own, and fewer than the minute's limit in all (see the next test).
+        var client = 0
         for authorization in refused {
             for path in ["/admin/", "/admin/orders.csv", "/admin/totals"] {
-                let response = Admin.get(world, path, authorization: authorization)
+                client += 1
+                let response = Admin.get(world, path, authorization: authorization, from: "10.20.0.\(client)")
                 #expect(response.status == .unauthorized, "\(authorization ?? "none") \(path)")
                 #expect(response.header("WWW-Authenticate") == "Basic realm=\"Cross\"")
                 #expect(!response.text.contains("<table"))
@@ -134,12 +177,12 @@ enum Admin {
         #expect(made != AdminPassword.hash("s3cret", rounds: 1000), "a new salt each time")
         #expect(AdminPassword.verify("s3cret", against: made))
         #expect(!AdminPassword.verify("s3cret", against: "pbkdf2-sha256$x$$"))
-        #expect(AdminPassword.hash("x").hasPrefix("pbkdf2-sha256$210000$"))
+        #expect(AdminPassword.hash("x").hasPrefix("pbkdf2-sha256$600000$"), "OWASP's advice for PBKDF2-HMAC-SHA256")
     }
 
     @Test func theDevelopmentConfigurationHasTheDocumentedAdmin() throws {
         let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let configuration = try Configuration.load(path: root.path + "/config/cross.dev.json", environment: [:])
+        let configuration = try Configuration.load(path: root.path + "/config/cross.dev.json", environment: [:], mode: .development)
         let admin = try #require(configuration.admin)
         #expect(admin.user == "admin")
         #expect(AdminPassword.verify("cross-dev-admin", against: admin.passwordHash))

@@ -35,17 +35,57 @@ import WebPages
         // The same button again: the same order.
         #expect(post(world, fields).header("location") == location)
         #expect(world.store.allOrders().count == 1)
+        // Only the very path is the button's post (nginx limits /checkout and what begins with it).
+        let pairs = fields.sorted { $0.key < $1.key }.map { ($0.key, $0.value) } + [("signature", PaymentButton.sign(fields, secret: Self.secret))]
+        for path in ["/checkout/", "/checkout;x", "//checkout"] {
+            #expect(world.send("POST", path, form: URLEncoding.encodeForm(pairs)).status == .notFound, "\(path)")
+        }
     }
 
-    @Test func buttonWithoutReferenceMakesANewOrderPerClick() throws {
+    /// A button without a reference writes nothing when posted: it offers to pay, with a fresh reference per
+    /// post, and the order is made when the shopper presses pay (the same offer, pressed again, is the same order).
+    @Test func buttonWithoutReferenceMakesAnOrderOnlyWhenTheShopperPays() throws {
         let world = try World()
-        let fields = ["amount": "2500", "description": "Savon noir"]
+        let fields = ["amount": "2500", "description": "Savon noir", "language": "en"]
         let first = post(world, fields)
         let second = post(world, fields)
         #expect(first.status == .seeOther && second.status == .seeOther)
-        #expect(first.header("location") != second.header("location"))
+        let offer = try #require(first.header("location"))
+        #expect(offer.hasPrefix("/pay/button/") && offer != second.header("location"))
+        #expect(world.store.allOrders().isEmpty, "nothing written for a post")
+        let page = world.send("GET", offer)
+        #expect(page.status == .ok && page.text.contains("Savon noir") && page.text.contains("2 500 F CFA"))
+        #expect(page.text.contains("<form id=\"offer\" method=\"post\" action=\"\(offer)\">"))
+        #expect(world.store.allOrders().isEmpty, "nothing written for a look either")
+        let paid = world.send("POST", offer)
+        #expect(paid.status == .seeOther && paid.header("location")?.hasPrefix("/pay/") == true && paid.header("location")?.hasSuffix("?go=1") == true)
+        #expect(world.send("POST", offer).header("location") == paid.header("location"), "the same offer is the same order")
         let refs = world.store.allOrders().compactMap { try? $0.get().ref }
-        #expect(refs.count == 2 && refs.allSatisfy { $0.hasPrefix("BTN-") })
+        #expect(refs.count == 1 && refs.allSatisfy { $0.hasPrefix("BTN-") })
+        // The checkout page goes on to TMoney by itself.
+        let checkout = world.send("GET", try #require(paid.header("location"))).text
+        #expect(checkout.contains("data-auto-submit=\"1\""))
+        // A tampered offer is no offer.
+        var tampered = Array(offer)
+        tampered[tampered.count - 1] = tampered.last == "0" ? "1" : "0"
+        #expect(world.send("POST", String(tampered)).status == .notFound)
+        #expect(world.store.allOrders().count == 1)
+    }
+
+    /// Pressing pay on offers in a loop makes no more than `button_orders_per_minute` orders a minute, in all.
+    @Test func buttonOrdersPerMinuteAreCapped() throws {
+        let world = try World(settings: ["button_orders_per_minute": 3])
+        world.clock.withLock { $0 = Timestamp(seconds: 1_800_000_000) }
+        var statuses: [HTTPStatus] = []
+        for _ in 0..<5 {
+            let offer = try #require(post(world, ["amount": "2500"]).header("location"))
+            statuses.append(world.send("POST", offer).status)
+        }
+        #expect(statuses == [.seeOther, .seeOther, .seeOther, .tooManyRequests, .tooManyRequests])
+        #expect(world.store.allOrders().count == 3)
+        world.clock.withLock { $0 = Timestamp(seconds: 1_800_000_060) }
+        let next = try #require(post(world, ["amount": "2500"]).header("location"))
+        #expect(world.send("POST", next).status == .seeOther, "the next minute")
     }
 
     @Test("tampered, expired or malformed buttons are refused with a page", arguments: [
@@ -94,7 +134,7 @@ import WebPages
     /// Each product of the demo shop sells what the page shows: its button is signed with the development secret,
     /// makes a valid order, and that order's amount and description are the product's shown price and name.
     @Test func demoShopButtonsAreSignedWithTheDevelopmentSecretAndSellWhatTheyShow() throws {
-        let configuration = try Configuration.load(path: Stack.root + "/config/cross.dev.json", environment: [:])
+        let configuration = try Configuration.load(path: Stack.root + "/config/cross.dev.json", environment: [:], mode: .development)
         let html = try String(contentsOfFile: Stack.root + "/public/shop/index.html", encoding: .utf8)
         let products = html.components(separatedBy: "<section class=\"product\">").dropFirst()
         #expect(products.count == 2)

@@ -2,6 +2,7 @@ import FastCGI
 import Foundation
 @testable import FlatFileStore
 import OrderStorage
+import TestStack
 import Testing
 @testable import AdminDashboard
 @testable import Cashier
@@ -97,17 +98,24 @@ import WebPages
         #expect(try world.store.load(order.key) == paid)
     }
 
-    @Test func callerNotInTheAllowlistIs403AndJournaled() throws {
+    /// A stranger's calls cost a counter: never a journal record, and a log line a minute per address.
+    @Test func callerNotInTheAllowlistIs403CountedAndNotJournaled() throws {
         let world = try World()
-        let (order, _) = try world.createOrder(["purchaseref": "N-2", "amount": 15000])
+        try world.createOrder(["purchaseref": "N-2", "amount": 15000])
+        let before = try world.journal().count
         for remote in ["127.0.0.2", "10.8.0.1", "::1", "192.168.1.1"] {
-            #expect(world.notify(World.okParameters("N-2"), remote: remote).status == .forbidden, "\(remote)")
+            for _ in 0..<25 { #expect(world.notify(World.okParameters("N-2"), remote: remote).status == .forbidden, "\(remote)") }
         }
         #expect(world.notify(World.okParameters("N-2"), remote: "10.9.3.4").status == .ok, "inside the allowed range")
-        _ = order
-        let refused = try world.journal().filter { $0.kind == .callRefused }
-        #expect(refused.count == 4)
-        #expect(refused.allSatisfy { $0.answer == 403 && $0.ref == "N-2" && $0.parameters?.first == ["purchaseref", "N-2"] })
+        #expect(try world.journal().count == before + 1, "only the allowed notification")
+        let lines = world.log.all.filter { $0.contains("notification refused: source address not allowed") }
+        #expect(lines.count == 4, "one line per address in the minute: \(lines)")
+        #expect(lines.allSatisfy { $0.contains("count=1") })
+        // A minute on, the counts since are reported, once each.
+        world.clock.withLock { $0 = Timestamp.now().adding(seconds: 61) }
+        world.application.cashier.reportRefusedSources(channel: "notification")
+        let reported = world.log.all.filter { $0.contains("notification refused: source address not allowed") && $0.contains("count=24") }
+        #expect(reported.count == 4, "\(world.log.all.suffix(6))")
     }
 
     @Test func malformedIs400UnknownIs404BothJournaled() throws {
@@ -151,7 +159,7 @@ import WebPages
 }
 
 @Suite struct ConfigurationTests {
-    func load(_ changes: [String: Any?]) throws -> Configuration {
+    func load(_ changes: [String: Any?], mode: RunMode = .production, environment: [String: String] = ["CROSS_API_KEYS": "from-the-environment-0123"]) throws -> Configuration {
         let directory = NSTemporaryDirectory() + "cross-config-tests/\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var file: [String: Any] = [
@@ -161,7 +169,47 @@ import WebPages
         ]
         for (key, value) in changes { file[key] = value }
         try JSONSerialization.data(withJSONObject: file).write(to: URL(fileURLWithPath: directory + "/c.json"))
-        return try Configuration.load(path: directory + "/c.json", environment: ["CROSS_API_KEYS": "from-the-environment-0123"])
+        return try Configuration.load(path: directory + "/c.json", environment: environment, mode: mode)
+    }
+
+    /// What only development may have: production refuses to start with it, naming the key; `--dev` takes it.
+    @Test("production refuses what is only for development", arguments: [
+        ("gateway_url", #""http://tmoney.tg""#), ("gateway_url", #""https://127.0.0.1:8081""#), ("gateway_url", #""https://localhost""#),
+        ("gateway_url", #""https://[::1]:8081""#), ("public_url", #""http://pay.tg""#),
+        ("notification_allowlist", #"["127.0.0.1"]"#), ("notification_allowlist", #"["196.168.10.4", "10.1.2.3"]"#),
+        ("notification_allowlist", #"["0.0.0.0/0"]"#), ("notification_allowlist", #"["::1"]"#), ("notification_allowlist", #"["fe80::1"]"#),
+        ("notification_allowlist", #"["192.0.0.0/4"]"#), ("notification_allowlist", #"["::/0"]"#), ("notification_allowlist", #"["100.64.1.1"]"#),
+        ("link_secret", #""dev-link-secret-change-me-in-production""#), ("button_secret", #""dev-button-secret-change-me-in-production""#),
+        ("admin", #"{"user": "admin", "password_hash": "pbkdf2-sha256$210000$NLSsKYTN4BeM07Pim39ytw==$7CqabIYiSUUsIXNrSNb8IVqTDrfq7ifFmbNJyzlWeKQ="}"#),
+        ("webhooks", #"[{"url": "http://shop.tg/hook", "secret": "whsec-0123456789abcdef"}]"#),
+        ("webhooks", #"[{"url": "https://shop.tg/hook", "secret": "dev-link-secret-change-me-in-production"}]"#),
+    ])
+    func productionRefuses(key: String, json: String) throws {
+        let value = try JSONSerialization.jsonObject(with: Data(json.utf8), options: .fragmentsAllowed)
+        do {
+            _ = try load([key: value])
+            Issue.record("\(key) = \(json) was accepted in production")
+        } catch let error as ConfigurationError {
+            #expect(error.key.hasPrefix(key), "\(error)")
+            #expect(error.description.contains("--dev"), "says how development runs")
+        }
+        _ = try load([key: value], mode: .development)
+    }
+
+    @Test func theDevelopmentAPIKeyIsRefusedInProduction() throws {
+        let error = #expect(throws: ConfigurationError.self) { try load(["api_keys": ["dev-api-key-0123456789"]], environment: [:]) }
+        #expect(error?.key == "api_keys")
+    }
+
+    /// The secrets production refuses are those of the checked-in development configuration, every one of them.
+    @Test func theRefusedSecretsAreTheDevelopmentConfigurationsOwn() throws {
+        let file = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: Stack.root + "/config/cross.dev.json"))) as? [String: Any])
+        var secrets = Set((file["api_keys"] as? [String]) ?? [])
+        for key in ["link_secret", "button_secret"] { if let secret = file[key] as? String { secrets.insert(secret) } }
+        if let admin = file["admin"] as? [String: Any], let hash = admin["password_hash"] as? String { secrets.insert(hash) }
+        for webhook in (file["webhooks"] as? [[String: Any]]) ?? [] { if let secret = webhook["secret"] as? String { secrets.insert(secret) } }
+        #expect(secrets == ProductionChecks.developmentSecrets)
+        #expect(throws: ConfigurationError.self) { try Configuration.load(path: Stack.root + "/config/cross.dev.json", environment: [:]) }
     }
 
     @Test func defaults() throws {

@@ -53,7 +53,7 @@ final class World: @unchecked Sendable {
         file.merge(settings) { $1 }
         let path = directory + "/cross.json"
         try JSONSerialization.data(withJSONObject: file).write(to: URL(fileURLWithPath: path))
-        let configuration = try Configuration.load(path: path, environment: [:])
+        let configuration = try Configuration.load(path: path, environment: [:], mode: .development)
         store = try FlatFileStore(directory: configuration.dataDirectory)
         let log = self.log, clock = self.clock
         application = Application(

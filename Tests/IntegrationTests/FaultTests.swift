@@ -9,10 +9,50 @@ import TestStack
 @Suite(.serialized) struct FaultTests {
     // MARK: - A full disk
 
+    /// New orders fill a small disk until its reserve (`disk_reserve_mb`): then they, button orders and refused
+    /// calls stop, with a clear 503, while a real notification still gets its 200 and its order is paid.
+    @Test(.enabled(if: Faults.canMountTmpfs, "mounting a tmpfs needs root"))
+    func belowTheDiskReservePaymentsUnderWayStillLand() throws {
+        let stack = try Stack(name: "fault-reserve", settings: ["disk_reserve_mb": 3])
+        defer { stack.stop() }
+        let disk = try DataMount.tmpfs(stack, size: "5m")
+        defer { disk.release() }
+        try stack.createOrder("RESERVE-PAID", amount: 15000)
+        // New orders until the reserve: an anonymous caller with a button, or a merchant's loop, cannot take it.
+        var made = 0
+        var refused: HTTPResult?
+        for index in 0..<20_000 {
+            let answer = try Faults.create(stack, "RESERVE-\(index)", description: String(repeating: "riz ", count: 60))
+            if answer.status == 201 { made += 1; continue }
+            refused = answer
+            break
+        }
+        let refusal = try #require(refused, "the reserve was never reached")
+        #expect(refusal.status == 503 && refusal.text.contains("keeping its last disk space for payments already under way"), "\(refusal.text)")
+        #expect(made > 10 && disk.freeBytes() < 3 << 20)
+        let offer = try #require(try Security.postButton(stack, ["amount": "2500"], referer: nil).header("location"))
+        #expect(try HTTPClient.post(stack.port, offer, body: [], contentType: "application/x-www-form-urlencoded").status == 503)
+        // Refused calls from TMoney's own address are not journaled any more either (strangers' never are).
+        let journal = stack.dataDirectory + "/journal/journal.jsonl"
+        let size = try Data(contentsOf: URL(fileURLWithPath: journal)).count
+        for index in 0..<200 {
+            #expect(try HTTPClient.get(stack.port, "/notify?purchaseref=JUNK-\(index)&amount=x&junk=" + String(repeating: "j", count: 2000)).status == 400)
+            #expect(try HTTPClient.get(stack.port, Stack.notification("RESERVE-PAID"), from: "127.0.0.2").status == 403)
+        }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: journal)).count == size)
+        #expect(stack.cross!.log.contains("journaled=\"no (disk reserve)\""))
+        // And the payment under way lands.
+        #expect(try HTTPClient.get(stack.port, Stack.notification("RESERVE-PAID", payid: "PAY-RESERVE")).status == 200)
+        #expect(try stack.order("RESERVE-PAID")?["status"] as? String == "paid")
+    }
+
     @Test(.enabled(if: Faults.canMountTmpfs, "mounting a tmpfs needs root"))
     func fullDiskIs503ThenRetriesSucceedOnceThereIsSpace() throws {
         // A webhook endpoint that never answers: paid orders raise events, which stay pending.
-        let stack = try Stack(name: "fault-full", settings: ["webhooks": [["url": "http://127.0.0.1:9/hook", "secret": "fault-webhook-secret-0123"]]])
+        // No disk reserve: this test is about the very last bytes (SafeDefaultsTests has the reserve).
+        let stack = try Stack(name: "fault-full", settings: [
+            "webhooks": [["url": "http://127.0.0.1:9/hook", "secret": "fault-webhook-secret-0123"]], "disk_reserve_mb": 0,
+        ])
         defer { stack.stop() }
         try stack.createOrder("FULL-A", amount: 15000)
         try stack.createOrder("FULL-B", amount: 15000)
@@ -126,7 +166,7 @@ import TestStack
     /// error (`errors=remount-ro`): that is what this test does, on an ext4 image on a loop device.
     @Test(.enabled(if: Faults.canMountLoopExt4, "needs root, loop devices and mkfs.ext4"))
     func readOnlyDiskIs503WithTheOrderUnchangedAndALogLine() throws {
-        let stack = try Stack(name: "fault-ro")
+        let stack = try Stack(name: "fault-ro", settings: ["disk_reserve_mb": 0])
         defer { stack.stop() }
         let disk = try DataMount.ext4(stack, megabytes: 16)
         defer { disk.release() }

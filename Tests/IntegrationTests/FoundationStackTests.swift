@@ -156,7 +156,7 @@ import TestStack
         let cases = [notASocket, "/nonexistent-dir/cross.sock", ":9000"]
         for listen in cases {
             let process = try ManagedProcess(
-                name: "cross", executable: Stack.crossBinary, arguments: ["serve", "--config", directory + "/cross.json", "--listen", listen],
+                name: "cross", executable: Stack.crossBinary, arguments: ["serve", "--dev", "--config", directory + "/cross.json", "--listen", listen],
                 logPath: directory + "/out.log")
             #expect(process.wait(timeout: 10) == 1, "\(listen)")
             #expect(process.log.contains("cannot"), "\(process.log)")

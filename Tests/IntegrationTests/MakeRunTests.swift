@@ -47,6 +47,37 @@ import TestStack
         #expect((try? HTTPClient.get(port, "/healthz", timeout: 1)) == nil, "nothing answers on the port any more")
     }
 
+    /// Cloned under a folder only its owner may enter (root's home is one, so is `mktemp -d`), `make run`'s stack
+    /// still serves its stylesheet, its scripts and the demo shop: nginx's workers are not `nobody` there.
+    @Test func aCloneInAPrivateFolderServesItsPagesAndStyles() throws {
+        let parent = NSTemporaryDirectory() + "cross-tests/private-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true)
+        #expect(chmod(parent, 0o700) == 0)
+        defer { try? FileManager.default.removeItem(atPath: parent) }
+        let clone = parent + "/cross"
+        try Stack.shell(["/usr/bin/git", "clone", "--quiet", "--no-hardlinks", Stack.root, clone])
+        // What the stack serves and runs, as this working tree has it (the same as the clone in CI).
+        for folder in ["scripts", "nginx", "public", "config"] {
+            try Stack.shell(["/bin/cp", "-a", Stack.root + "/" + folder + "/.", clone + "/" + folder + "/"])
+        }
+        let port = try FreePort.allocate()
+        let sandboxPort = try FreePort.allocate()
+        let script = try ManagedProcess(
+            name: "dev-stack", executable: clone + "/scripts/dev-stack", arguments: [clone + "/run", String(port), String(sandboxPort)],
+            logPath: parent + "/make-run.log", environment: ["CROSS_BINARY": Stack.crossBinary])
+        defer {
+            kill(-script.pid, SIGINT)
+            _ = script.wait(timeout: 20)
+        }
+        let deadline = Date().addingTimeInterval(30)
+        while !script.log.contains("Cross is running") && script.isRunning && Date() < deadline { usleep(50_000) }
+        #expect(script.log.contains("Cross is running"), "\(script.log)")
+        for (path, text) in [("/style.css", "--muted"), ("/checkout.js", "data-auto-submit"), ("/button.js", "cross-pay"), ("/shop/", "Boutique Démo"), ("/", "Cross")] {
+            let answer = try HTTPClient.get(port, path)
+            #expect(answer.status == 200 && answer.text.contains(text), "\(path): \(answer.status)")
+        }
+    }
+
     static func processes(mentioning text: String) -> [String] {
         let proc = "/proc"
         return ((try? FileManager.default.contentsOfDirectory(atPath: proc)) ?? []).compactMap { pid in

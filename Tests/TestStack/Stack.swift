@@ -30,7 +30,8 @@ public final class Stack: @unchecked Sendable {
     public var dataDirectory: String { runDirectory + "/data" }
     public var base: String { "http://127.0.0.1:\(port)" }
 
-    /// Starts nginx and `cross serve` (with `crossArguments` added) and waits until a request goes through.
+    /// Starts nginx and `cross serve --dev` (with `crossArguments` added) and waits until a request goes through:
+    /// the tests' configurations use loopback addresses and plain HTTP, which production refuses.
     /// Cross's configuration is written for this run; `settings` replaces any of its keys.
     /// With `sandbox`, `cross sandbox` plays TMoney (its configuration written for this run, `sandboxSettings`
     /// replacing any of its keys).
@@ -145,7 +146,7 @@ public final class Stack: @unchecked Sendable {
         guard crossProcesses > 1 else {
             cross = try ManagedProcess(
                 name: "cross", executable: Self.crossBinary,
-                arguments: ["serve", "--config", configPath, "--listen", runDirectory + "/cross.sock", "--socket-mode", "666"] + crossArguments,
+                arguments: ["serve", "--dev", "--config", configPath, "--listen", runDirectory + "/cross.sock", "--socket-mode", "666"] + crossArguments,
                 logPath: runDirectory + "/logs/cross.log", environment: environment)
             return
         }
@@ -154,7 +155,7 @@ public final class Stack: @unchecked Sendable {
         crossGroup = try (0..<crossProcesses).map { index in
             try ManagedProcess(
                 name: "cross\(index)", executable: Self.crossBinary,
-                arguments: ["serve", "--config", configPath, "--listen", "fd:0"] + crossArguments,
+                arguments: ["serve", "--dev", "--config", configPath, "--listen", "fd:0"] + crossArguments,
                 logPath: runDirectory + "/logs/cross\(index).log", environment: environment,
                 standardInput: FileHandle(fileDescriptor: sharedSocket, closeOnDealloc: false))
         }

@@ -122,7 +122,7 @@ class Stack:
         if self.sandbox_session_lifetime:
             sandbox += ["--session-lifetime", str(self.sandbox_session_lifetime)]
         self._start("sandbox", sandbox)
-        self._start("cross", [cross_binary, "serve", "--config", os.path.join(run, "cross.json"),
+        self._start("cross", [cross_binary, "serve", "--dev", "--config", os.path.join(run, "cross.json"),
                               "--listen", os.path.join(run, "cross.sock"), "--socket-mode", "666",
                               "--workers", str(self.workers)])
         if self.with_c:

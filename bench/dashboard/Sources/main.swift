@@ -112,7 +112,7 @@ func generate(_ directory: String, count: Int) {
                     if roll < 79 {
                         let at = created + Int64.random(in: 30...600, using: &random)
                         if index % 100 == 0 {
-                            _ = try cashier(at: created + 10).startRedirectAttempt(order, via: FixedSession(index: index), reuse: false)
+                            _ = try cashier(at: created + 10).startRedirectAttempt(order, via: FixedSession(index: index), reuse: .justStarted)
                         }
                         let status: TMoneyOnline.Notification.Status = roll < 60 || roll == 78 ? .ok : .nok
                         let error = roll < 60 || roll == 78 ? "" : roll < 70 ? "CANCEL" : roll < 75 ? "AUTHENTICATION" : "EXPIRED_SESSION"
@@ -178,7 +178,7 @@ func measure(_ directory: String) {
     let application: Application
     let configuration: Configuration
     do {
-        configuration = try Configuration.load(path: configPath, environment: [:])
+        configuration = try Configuration.load(path: configPath, environment: [:], mode: .development)
         application = Application(
             configuration: configuration, store: try FlatFileStore(directory: configuration.dataDirectory, logger: quietLogger("bench.store")),
             pages: try Pages.bundled(), logger: quietLogger("bench"))
