@@ -165,12 +165,14 @@ public struct Configuration: Sendable {
         func check<T>(_ key: String, _ body: () throws(FieldError) -> T) throws(ConfigurationError) -> T {
             do { return try body() } catch { throw Invalid("configuration", key: key, problem: error.message) }
         }
+        func bounded<Value: Comparable>(
+            _ value: Value?, default fallback: Value, in range: ClosedRange<Value>, key: String, problem: String
+        ) throws(ConfigurationError) -> Value {
+            try ConfigFile.bounded(value, default: fallback, in: range, subject: "configuration", key: key, problem: problem)
+        }
         merchantID = try check("merchant_id") { () throws(FieldError) in try FieldRule.merchantID(file.merchant_id) }
         gatewayURL = try Self.baseURL(file.gateway_url, key: "gateway_url")
-        gatewayTimeoutSeconds = file.gateway_timeout_seconds ?? 10
-        guard (0.1...120).contains(gatewayTimeoutSeconds) else {
-            throw Invalid("configuration", key: "gateway_timeout_seconds", problem: "must be 0.1 to 120")
-        }
+        gatewayTimeoutSeconds = try bounded(file.gateway_timeout_seconds, default: 10, in: 0.1...120, key: "gateway_timeout_seconds", problem: "must be 0.1 to 120")
         phoneFieldName = file.phone_field_name ?? "phonenumber"
         guard ["phonenumber", "phonennumber"].contains(phoneFieldName) else {
             throw Invalid("configuration", key: "phone_field_name", problem: "must be phonenumber or phonennumber")
@@ -218,18 +220,9 @@ public struct Configuration: Sendable {
         guard linkSecret.count >= 16 else { throw Invalid("configuration", key: "link_secret", problem: "must be at least 16 characters (or set CROSS_LINK_SECRET)") }
         buttonSecret = environment["CROSS_BUTTON_SECRET"] ?? file.button_secret ?? ""
         guard buttonSecret.count >= 16 else { throw Invalid("configuration", key: "button_secret", problem: "must be at least 16 characters (or set CROSS_BUTTON_SECRET)") }
-        sessionLifetimeSeconds = file.session_lifetime_seconds ?? 180
-        guard (31...86_400).contains(sessionLifetimeSeconds) else {
-            throw Invalid("configuration", key: "session_lifetime_seconds", problem: "must be 31 to 86400")
-        }
-        orderExpirySeconds = file.order_expiry_seconds ?? 7 * 86_400
-        guard (60...366 * 86_400).contains(orderExpirySeconds) else {
-            throw Invalid("configuration", key: "order_expiry_seconds", problem: "must be 60 seconds to a year")
-        }
-        checkoutAutoSubmitSeconds = file.checkout_auto_submit_seconds ?? 0
-        guard (0...60).contains(checkoutAutoSubmitSeconds) else {
-            throw Invalid("configuration", key: "checkout_auto_submit_seconds", problem: "must be 0 to 60")
-        }
+        sessionLifetimeSeconds = try bounded(file.session_lifetime_seconds, default: 180, in: 31...86_400, key: "session_lifetime_seconds", problem: "must be 31 to 86400")
+        orderExpirySeconds = try bounded(file.order_expiry_seconds, default: 7 * 86_400, in: 60...366 * 86_400, key: "order_expiry_seconds", problem: "must be 60 seconds to a year")
+        checkoutAutoSubmitSeconds = try bounded(file.checkout_auto_submit_seconds, default: 0, in: 0...60, key: "checkout_auto_submit_seconds", problem: "must be 0 to 60")
         webhooks = try (file.webhooks ?? []).enumerated().map { (index, webhook) throws(ConfigurationError) in
             let key = "webhooks[\(index)]"
             guard let components = URLComponents(string: webhook.url), let scheme = components.scheme,
@@ -243,19 +236,13 @@ public struct Configuration: Sendable {
             }
             return WebhookSettings.Endpoint(url: webhook.url, secret: secret)
         }
-        webhookRetryBaseSeconds = file.webhook_retry_base_seconds ?? 10
-        guard (0.05...3600).contains(webhookRetryBaseSeconds) else {
-            throw Invalid("configuration", key: "webhook_retry_base_seconds", problem: "must be 0.05 to 3600")
-        }
+        webhookRetryBaseSeconds = try bounded(file.webhook_retry_base_seconds, default: 10, in: 0.05...3600, key: "webhook_retry_base_seconds", problem: "must be 0.05 to 3600")
         let giveUpHours = file.webhook_give_up_hours ?? 25
         guard giveUpHours > 0 && giveUpHours <= 24 * 30 else {
             throw Invalid("configuration", key: "webhook_give_up_hours", problem: "must be more than 0 and at most 720 (it should be at least 24)")
         }
         webhookGiveUpSeconds = Int64(giveUpHours * 3600)
-        webhookTimeoutSeconds = file.webhook_timeout_seconds ?? 10
-        guard (0.1...120).contains(webhookTimeoutSeconds) else {
-            throw Invalid("configuration", key: "webhook_timeout_seconds", problem: "must be 0.1 to 120")
-        }
+        webhookTimeoutSeconds = try bounded(file.webhook_timeout_seconds, default: 10, in: 0.1...120, key: "webhook_timeout_seconds", problem: "must be 0.1 to 120")
         if let admin = file.admin {
             guard !admin.user.isEmpty, !admin.user.contains(":") else {
                 throw Invalid("configuration", key: "admin.user", problem: "must be a non-empty name without a colon")
@@ -267,27 +254,12 @@ public struct Configuration: Sendable {
         } else {
             self.admin = nil
         }
-        let reserve = file.disk_reserve_mb ?? 64
-        guard (0...1_000_000).contains(reserve) else {
-            throw Invalid("configuration", key: "disk_reserve_mb", problem: "must be 0 to 1000000 (megabytes)")
-        }
+        let reserve = try bounded(file.disk_reserve_mb, default: 64, in: 0...1_000_000, key: "disk_reserve_mb", problem: "must be 0 to 1000000 (megabytes)")
         diskReserveBytes = reserve << 20
-        buttonOrdersPerMinute = file.button_orders_per_minute ?? 60
-        guard (1...100_000).contains(buttonOrdersPerMinute) else {
-            throw Invalid("configuration", key: "button_orders_per_minute", problem: "must be 1 to 100000")
-        }
-        attemptsPerOrder = file.attempts_per_order ?? 10
-        guard (1...1000).contains(attemptsPerOrder) else {
-            throw Invalid("configuration", key: "attempts_per_order", problem: "must be 1 to 1000")
-        }
-        attemptsPerMinute = file.attempts_per_minute ?? 3
-        guard (1...attemptsPerOrder).contains(attemptsPerMinute) else {
-            throw Invalid("configuration", key: "attempts_per_minute", problem: "must be 1 to attempts_per_order (\(attemptsPerOrder))")
-        }
-        gatewayConcurrency = file.gateway_concurrency ?? 4
-        guard (1...1024).contains(gatewayConcurrency) else {
-            throw Invalid("configuration", key: "gateway_concurrency", problem: "must be 1 to 1024")
-        }
+        buttonOrdersPerMinute = try bounded(file.button_orders_per_minute, default: 60, in: 1...100_000, key: "button_orders_per_minute", problem: "must be 1 to 100000")
+        attemptsPerOrder = try bounded(file.attempts_per_order, default: 10, in: 1...1000, key: "attempts_per_order", problem: "must be 1 to 1000")
+        attemptsPerMinute = try bounded(file.attempts_per_minute, default: 3, in: 1...attemptsPerOrder, key: "attempts_per_minute", problem: "must be 1 to attempts_per_order (\(attemptsPerOrder))")
+        gatewayConcurrency = try bounded(file.gateway_concurrency, default: 4, in: 1...1024, key: "gateway_concurrency", problem: "must be 1 to 1024")
         if mode == .production { try ProductionChecks.check(self) }
     }
 

@@ -146,17 +146,8 @@ public struct SandboxConfiguration: Sendable {
         }
         self.merchants = merchants
         self.accounts = accounts
-        sessionLifetimeSeconds = file.session_lifetime_seconds ?? 180
-        guard (1...86_400).contains(sessionLifetimeSeconds) else {
-            throw Invalid("sandbox configuration", key: "session_lifetime_seconds", problem: "must be 1 to 86400")
-        }
-        paymentLifetimeSeconds = file.payment_lifetime_seconds ?? 600
-        guard (1...86_400).contains(paymentLifetimeSeconds) else {
-            throw Invalid("sandbox configuration", key: "payment_lifetime_seconds", problem: "must be 1 to 86400")
-        }
-        notificationTimeoutSeconds = file.notification_timeout_seconds ?? 10
-        guard (0.1...120).contains(notificationTimeoutSeconds) else {
-            throw Invalid("sandbox configuration", key: "notification_timeout_seconds", problem: "must be 0.1 to 120")
-        }
+        sessionLifetimeSeconds = try ConfigFile.bounded(file.session_lifetime_seconds, default: 180, in: 1...86_400, subject: "sandbox configuration", key: "session_lifetime_seconds", problem: "must be 1 to 86400")
+        paymentLifetimeSeconds = try ConfigFile.bounded(file.payment_lifetime_seconds, default: 600, in: 1...86_400, subject: "sandbox configuration", key: "payment_lifetime_seconds", problem: "must be 1 to 86400")
+        notificationTimeoutSeconds = try ConfigFile.bounded(file.notification_timeout_seconds, default: 10, in: 0.1...120, subject: "sandbox configuration", key: "notification_timeout_seconds", problem: "must be 0.1 to 120")
     }
 }

@@ -41,6 +41,15 @@ public enum ConfigFile {
         }
     }
 
+    /// A value the file may leave out (then `fallback`), which must lie in `range`: else an error naming `key`.
+    public static func bounded<Value: Comparable>(
+        _ value: Value?, default fallback: Value, in range: ClosedRange<Value>, subject: String, key: String, problem: String
+    ) throws(ConfigurationError) -> Value {
+        let chosen = value ?? fallback
+        guard range.contains(chosen) else { throw ConfigurationError(subject, key: key, problem: problem) }
+        return chosen
+    }
+
     /// `merchants[0].allowed_addresses`.
     public static func keyPath(_ path: [any CodingKey]) -> String {
         var text = ""
