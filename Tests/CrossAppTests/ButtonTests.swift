@@ -124,7 +124,7 @@ import WebPages
             .render(["amount": "15000", "description": "Riz \"parfumé\" & <co>".replacingOccurrences(of: "<", with: "").replacingOccurrences(of: ">", with: ""), "purchaseref": "CMD-7"])
         #expect(html.contains("<form class=\"cross-pay\" method=\"post\" action=\"https://pay.example.tg/checkout\">"))
         #expect(html.contains("<script src=\"https://pay.example.tg/button.js\" async></script>"))
-        let fields = CheckoutTests.hiddenFields(html)
+        let fields = HTMLForm.hiddenFields(html)
         #expect(try PaymentButton.verify(fields.map { (name: $0.0, value: $0.1) }, secret: Self.secret, now: .now())["description"] == "Riz \"parfumé\" & co")
         #expect(throws: ValidationErrors.self) {
             try ButtonSnippet(policy: world.application.configuration.orderPolicy, settings: world.application.configuration.checkout, pages: world.application.pages).render(["amount": "50"])
@@ -142,7 +142,7 @@ import WebPages
             let name = try #require(product.components(separatedBy: "<h2>").dropFirst().first?.components(separatedBy: "</h2>").first)
             let shownPrice = try #require(product.components(separatedBy: "<p class=\"amount\">").dropFirst().first?.components(separatedBy: "</p>").first)
             let form = try #require(product.components(separatedBy: "<form class=\"cross-pay\"").dropFirst().first?.components(separatedBy: "</form>").first)
-            let fields = CheckoutTests.hiddenFields(form).map { (name: $0.0, value: $0.1) }
+            let fields = HTMLForm.hiddenFields(form).map { (name: $0.0, value: $0.1) }
             var values = try PaymentButton.verify(fields, secret: configuration.buttonSecret, now: .now())
             values["purchaseref"] = "DEMO"
             let order = try OrderFields(values: values).validate(configuration.orderPolicy)

@@ -14,21 +14,6 @@ import WebPages
 @testable import Payments
 
 @Suite struct CheckoutTests {
-    /// The hidden fields of the checkout page, decoded back from HTML.
-    static func hiddenFields(_ html: String) -> [(String, String)] {
-        html.components(separatedBy: "<input type=\"hidden\" ").dropFirst().map { piece in
-            let name = piece.components(separatedBy: "name=\"")[1].components(separatedBy: "\"")[0]
-            let value = piece.components(separatedBy: "value=\"")[1].components(separatedBy: "\"")[0]
-            return (unescape(name), unescape(value))
-        }
-    }
-
-    static func unescape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&lt;", with: "<").replacingOccurrences(of: "&gt;", with: ">")
-            .replacingOccurrences(of: "&quot;", with: "\"").replacingOccurrences(of: "&#39;", with: "'")
-            .replacingOccurrences(of: "&amp;", with: "&")
-    }
-
     @Test func checkoutPageCarriesExactlyTheSpecsFields() throws {
         let world = try World()
         let (order, path) = try world.createOrder(["purchaseref": "CMD-1001", "amount": 15000, "description": "Sac de riz 25 kg", "phone": "90000001"])
@@ -40,7 +25,7 @@ import WebPages
         #expect(html.contains("15 000 F CFA"))
         #expect(html.contains("Sac de riz 25 kg"))
         let link = String(path.dropFirst("/pay/".count))
-        let fields = Self.hiddenFields(html)
+        let fields = HTMLForm.hiddenFields(html)
         #expect(fields.map(\.0) == ["sessionid", "merchantid", "amount", "currency", "purchaseref", "phonenumber", "brand", "description", "accepturl", "declineurl", "cancelurl", "language"])
         #expect(fields.map(\.1) == [
             World.sessionID, "1234567890123456", "15000", "952", "CMD-1001", "90000001", "Boutique Démo", "Sac de riz 25 kg",
@@ -80,7 +65,7 @@ import WebPages
         let html = world.send("GET", path).text
         #expect(html.contains("Pay with TMoney"))
         #expect(html.contains("<html lang=\"en\">"))
-        #expect(Self.hiddenFields(html).last! == ("language", "en"))
+        #expect(HTMLForm.hiddenFields(html).last! == ("language", "en"))
     }
 
     @Test func hostileValuesAreRenderedInert() throws {
@@ -94,7 +79,7 @@ import WebPages
         #expect(!html.contains("<img"))
         #expect(!html.contains("onmouseover=\"alert"))
         #expect(html.contains("&lt;script&gt;alert(&#39;ref&#39;)&lt;/script&gt;&quot;&gt;&lt;img src=x onerror=alert(1)&gt;"))
-        let fields = Dictionary(Self.hiddenFields(html), uniquingKeysWith: { a, _ in a })
+        let fields = Dictionary(HTMLForm.hiddenFields(html), uniquingKeysWith: { a, _ in a })
         #expect(fields["purchaseref"] == ref, "escaped in HTML, intact once the browser decodes it")
         #expect(fields["description"] == "\" onmouseover=\"alert(1)\" x=' & é")
         #expect(fields["brand"] == "Chez \"Ama\" & Fils 'le meilleur'")

@@ -78,7 +78,7 @@ import WebPages
         #expect(after.status == .pending)
         #expect(after.attempts.count == 2)
         #expect(world.gateway.requests.count == 2)
-        #expect(CheckoutTests.hiddenFields(world.send("GET", path).text).first?.0 == "sessionid")
+        #expect(HTMLForm.hiddenFields(world.send("GET", path).text).first?.0 == "sessionid")
     }
 }
 

@@ -332,7 +332,7 @@ import TestStack
             let token = String(checkoutURL.split(separator: "/").last!)
             let key = OrderKey(ref: ref).hex
             let checkout = try HTTPClient.get(stack.port, "/pay/" + token).text
-            let form = Security.hiddenFields(checkout)
+            let form = HTMLForm.hiddenFields(checkout)
             let pages = [
                 ("checkout", checkout),
                 ("return page", try HTTPClient.get(stack.port, "/return/cancel?order=" + token).text),

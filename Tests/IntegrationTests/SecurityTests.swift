@@ -179,7 +179,7 @@ import TestStack
         }
 
         // TMoney's pages (the sandbox), with the checkout form as the shopper's browser posts it.
-        let hidden = Security.hiddenFields(checkout.text)
+        let hidden = HTMLForm.hiddenFields(checkout.text)
         #expect(hidden.contains { $0.0 == "purchaseref" && $0.1 == ref }, "escaped in HTML, intact once decoded")
         let form = hidden.map { Security.formEncode($0.0) + "=" + Security.formEncode($0.1) }.joined(separator: "&")
         let payment = try HTTPClient.post(stack.sandboxPort, "/online/online.php", body: Array(form.utf8), contentType: "application/x-www-form-urlencoded")
@@ -607,35 +607,6 @@ enum Security {
     }
 
     static func percentEncode(_ text: String) -> String { formEncode(text) }
-
-    /// The hidden fields of a page's form, decoded back from HTML.
-    static func hiddenFields(_ html: String) -> [(String, String)] {
-        html.components(separatedBy: "<input type=\"hidden\" ").dropFirst().map { piece in
-            let name = piece.components(separatedBy: "name=\"")[1].components(separatedBy: "\"")[0]
-            let value = piece.components(separatedBy: "value=\"")[1].components(separatedBy: "\"")[0]
-            return (unescape(name), unescape(value))
-        }
-    }
-
-    /// Decodes the five entities Cross writes, by Unicode scalar: Foundation's replacing compares Characters, and
-    /// `&amp;` followed by U+0301 ends in the Character `;́`, which is not `;`.
-    static func unescape(_ text: String) -> String {
-        let entities: [String: Unicode.Scalar] = ["lt": "<", "gt": ">", "quot": "\"", "#39": "'", "#x27": "'", "#34": "\"", "amp": "&"]
-        let scalars = Array(text.unicodeScalars)
-        var out = String.UnicodeScalarView()
-        var index = 0
-        while index < scalars.count {
-            if scalars[index] == "&", let end = scalars[index...].prefix(7).firstIndex(of: ";"),
-               let decoded = entities[String(String.UnicodeScalarView(scalars[(index + 1)..<end]))] {
-                out.append(decoded)
-                index = end + 1
-            } else {
-                out.append(scalars[index])
-                index += 1
-            }
-        }
-        return String(out)
-    }
 
     /// No payload of these tests appears as markup: no `<script>alert`, no `<img`, no attribute opened by one.
     static func expectInert(_ html: String, _ page: String, sourceLocation: SourceLocation = #_sourceLocation) {
