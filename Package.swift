@@ -41,6 +41,8 @@ let package = Package(
         .target(name: "OutboundHTTP"),
         // TMoney Online's wire protocol: the session id, the order form, the notification.
         .target(name: "TMoneyOnline", dependencies: ["Payments", "OutboundHTTP", "Support"]),
+        // TMoney's MBANKING partner API: JWT login, push-USSD debit, check-transaction, credit.
+        .target(name: "MBanking", dependencies: ["Payments", "OutboundHTTP", "Support", .product(name: "Logging", package: "swift-log")]),
         // The use cases: create an order, start an attempt, apply an operator's event; plain code with an
         // injected clock and store.
         .target(name: "Cashier", dependencies: ["Payments", "OrderStorage", "Support", .product(name: "Logging", package: "swift-log")]),
@@ -73,7 +75,7 @@ let package = Package(
         .target(
             name: "CrossApp",
             dependencies: [
-                "FastCGI", "Payments", "OrderStorage", "TMoneyOnline", "Cashier", "WebPages", "CheckoutWeb", "MerchantAPI",
+                "FastCGI", "Payments", "OrderStorage", "TMoneyOnline", "MBanking", "Cashier", "WebPages", "CheckoutWeb", "MerchantAPI",
                 "AdminDashboard", "Webhooks", "Support", .product(name: "Logging", package: "swift-log"),
             ]),
         // The TMoney Online sandbox (`cross sandbox`): sessions, payment pages, accounts and notifications.
@@ -84,7 +86,7 @@ let package = Package(
         .executableTarget(
             name: "cross",
             dependencies: [
-                "FastCGI", "CrossApp", "FlatFileStore", "OrderStorage", "Payments", "TMoneyOnline", "Sandbox", "CSystem", "Support",
+                "FastCGI", "CrossApp", "FlatFileStore", "OrderStorage", "Payments", "TMoneyOnline", "MBanking", "Cashier", "Sandbox", "CSystem", "Support",
                 "WebPages", "CheckoutWeb", "AdminDashboard", "Webhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
@@ -92,6 +94,7 @@ let package = Package(
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
         .testTarget(name: "PaymentsTests", dependencies: ["Payments", "TMoneyOnline"]),
+        .testTarget(name: "MBankingTests", dependencies: ["MBanking", "Payments", "OutboundHTTP", "TestStack"]),
         .testTarget(name: "FlatFileStoreTests", dependencies: ["FlatFileStore", "OrderStorage", "Payments", "TMoneyOnline", "Cashier", "Support"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "FastCGI", "Payments", "TMoneyOnline", "WebPages"]),
         // The orders dashboard's benchmark (bench/dashboard/run): generates orders, times each page.

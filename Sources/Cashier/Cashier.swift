@@ -22,10 +22,12 @@ public struct Cashier: Sendable {
         public var operatorCallsAtOnce: Int
         /// Orders payment buttons without a reference of their own may make per minute, in all.
         public var buttonOrdersPerMinute: Int
+        /// When open push attempts and refunds are asked about.
+        public var reconciliation: ReconciliationSchedule
 
         public init(
             policy: OrderPolicy, orderLifetimeSeconds: Int64, raisesWebhooks: Bool, attemptLimits: OrderLifecycle.AttemptLimits = .unlimited,
-            operatorCallsAtOnce: Int = 4, buttonOrdersPerMinute: Int = 60
+            operatorCallsAtOnce: Int = 4, buttonOrdersPerMinute: Int = 60, reconciliation: ReconciliationSchedule = ReconciliationSchedule()
         ) {
             self.policy = policy
             self.orderLifetimeSeconds = orderLifetimeSeconds
@@ -33,12 +35,13 @@ public struct Cashier: Sendable {
             self.attemptLimits = attemptLimits
             self.operatorCallsAtOnce = operatorCallsAtOnce
             self.buttonOrdersPerMinute = buttonOrdersPerMinute
+            self.reconciliation = reconciliation
         }
     }
 
     public let store: any OrderStore
     public let settings: Settings
-    private let clock: @Sendable () -> Timestamp
+    let clock: @Sendable () -> Timestamp
     let logger: Logger
     /// Requests waiting on an operator: the others answer "busy" at once.
     let operatorCalls: Slots

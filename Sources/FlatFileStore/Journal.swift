@@ -11,6 +11,10 @@ struct JournalRecord: Sendable, Codable {
         case attemptStarted = "attempt.started"
         case eventApplied = "event.applied"
         case eventDuplicate = "event.duplicate"
+        case callbackReceived = "callback.received"
+        case attemptChecked = "attempt.checked"
+        case refundRequested = "refund.requested"
+        case refundUpdated = "refund.updated"
         case callRefused = "call.refused"
 
         /// Also the names Cross 0.2 wrote, so that its records after the last checkpoint are redone after an upgrade.
@@ -69,6 +73,10 @@ struct JournalRecord: Sendable, Codable {
         case .attemptStarted: .attemptStarted
         case .eventApplied: .eventApplied
         case .eventDuplicate: .eventDuplicate
+        case .callbackReceived: .callbackReceived
+        case .attemptChecked: .attemptChecked
+        case .refundRequested: .refundRequested
+        case .refundUpdated: .refundUpdated
         }
         self.init(at: change.at, kind: kind)
         from = change.from

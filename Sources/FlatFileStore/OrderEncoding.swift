@@ -184,8 +184,13 @@ extension JSONBytes {
                 json.object { json in
                     json.field("expires_at", attempt.expiresAt.iso8601)
                     json.field("issued_at", attempt.issuedAt.iso8601)
+                    if let check = attempt.lastCheck {
+                        json.key("last_check")
+                        json.write(check)
+                    }
                     json.field("method", attempt.method.rawValue)
                     json.field("operator", attempt.operator.rawValue)
+                    json.field("phone", attempt.phone?.international)
                     json.field("reference", attempt.reference)
                 }
             }
@@ -230,6 +235,30 @@ extension JSONBytes {
                 }
             }
             json.field("purchaseref", order.ref)
+            if !order.refunds.isEmpty {
+                json.key("refunds")
+                json.array(order.refunds) { json, refund in
+                    json.object { json in
+                        json.field("amount", refund.amount)
+                        json.field("created_at", refund.createdAt.iso8601)
+                        json.field("credit_reference", refund.creditReference)
+                        json.field("failure", refund.failure)
+                        json.field("id", refund.id)
+                        json.field("idempotency_key", refund.idempotencyKey)
+                        if let check = refund.lastCheck {
+                            json.key("last_check")
+                            json.write(check)
+                        }
+                        json.field("operator", refund.operator.rawValue)
+                        json.field("operator_reference", refund.operatorReference)
+                        json.field("phone", refund.phone.international)
+                        json.field("reason", refund.reason)
+                        json.field("sends", refund.sends)
+                        json.field("status", refund.status.rawValue)
+                        json.field("updated_at", refund.updatedAt.iso8601)
+                    }
+                }
+            }
             json.key("review_reasons")
             json.array(order.reviewReasons) { json, reason in json.string(reason) }
             json.field("revision", order.revision)
@@ -241,6 +270,7 @@ extension JSONBytes {
     mutating func write(_ event: PaymentEvent) {
         object { json in
             json.field("amount", event.amount)
+            if !event.attempt.isEmpty { json.field("attempt", event.attempt) }
             json.field("currency", event.currency)
             json.field("occurred_at", event.occurredAt)
             json.field("operator", event.operator.rawValue)
@@ -251,6 +281,14 @@ extension JSONBytes {
             json.field("reason", event.reason)
             json.field("receipt", event.receipt)
             json.field("transaction_id", event.transactionID)
+        }
+    }
+
+    mutating func write(_ check: AttemptCheck) {
+        object { json in
+            json.field("at", check.at.iso8601)
+            json.field("count", check.count)
+            json.field("result", check.result)
         }
     }
 

@@ -75,6 +75,14 @@ public struct OrderChange: Sendable {
         case eventApplied = "event.applied"
         /// An event already recorded came again: nothing changed, the call is recorded all the same.
         case eventDuplicate = "event.duplicate"
+        /// An operator's callback, recorded before its answer and before the status call that confirms it.
+        case callbackReceived = "callback.received"
+        /// A status call's answer kept on an attempt or a refund, with nothing final in it.
+        case attemptChecked = "attempt.checked"
+        /// A refund recorded, before its credit is sent.
+        case refundRequested = "refund.requested"
+        /// A refund's credit sent, answered, or resolved by a status call.
+        case refundUpdated = "refund.updated"
     }
 
     public var kind: Kind

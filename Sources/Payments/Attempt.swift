@@ -11,13 +11,27 @@ public struct Attempt: Sendable, Codable, Equatable {
     public let issuedAt: Timestamp
     /// After this the operator no longer takes the attempt (a session id's 180 s).
     public let expiresAt: Timestamp
+    /// The number a push attempt prompts.
+    public let phone: PhoneNumber?
+    /// The operator's last answer to a status call for this attempt (push attempts: reconciliation).
+    public var lastCheck: AttemptCheck?
 
-    public init(operator: Operator, method: PaymentMethod, reference: String, issuedAt: Timestamp, expiresAt: Timestamp) {
+    public init(
+        operator: Operator, method: PaymentMethod, reference: String, issuedAt: Timestamp, expiresAt: Timestamp, phone: PhoneNumber? = nil,
+        lastCheck: AttemptCheck? = nil
+    ) {
         self.operator = `operator`
         self.method = method
         self.reference = reference
         self.issuedAt = issuedAt
         self.expiresAt = expiresAt
+        self.phone = phone
+        self.lastCheck = lastCheck
+    }
+
+    /// Whether an event of the order ends this attempt (a push attempt's confirmed result).
+    public func isSettled(in order: Order) -> Bool {
+        order.events.contains { $0.event.attempt == reference }
     }
 
     /// The reference as logs and the dashboard show it: a redirect's session id by its ends (`2787…2394`).
@@ -29,6 +43,8 @@ public struct Attempt: Sendable, Codable, Equatable {
         case `operator`, method, reference
         case issuedAt = "issued_at"
         case expiresAt = "expires_at"
+        case phone
+        case lastCheck = "last_check"
         /// Order files written before attempts had an operator: a TMoney Online session.
         case legacySessionID = "session_id"
     }
@@ -46,14 +62,33 @@ public struct Attempt: Sendable, Codable, Equatable {
             method = try container.decode(PaymentMethod.self, forKey: .method)
             reference = try container.decode(String.self, forKey: .reference)
         }
+        phone = try container.decodeIfPresent(PhoneNumber.self, forKey: .phone)
+        lastCheck = try container.decodeIfPresent(AttemptCheck.self, forKey: .lastCheck)
     }
 
     public func encode(to encoder: any Encoder) throws {
         var container = encoder.container(keyedBy: CodingKeys.self)
         try container.encode(expiresAt, forKey: .expiresAt)
         try container.encode(issuedAt, forKey: .issuedAt)
+        try container.encodeIfPresent(lastCheck, forKey: .lastCheck)
         try container.encode(method, forKey: .method)
         try container.encode(self.operator, forKey: .operator)
+        try container.encodeIfPresent(phone, forKey: .phone)
         try container.encode(reference, forKey: .reference)
+    }
+}
+
+/// A status call's answer, kept on the attempt: the dashboard shows it, and reconciliation spaces its calls by it.
+public struct AttemptCheck: Sendable, Codable, Equatable {
+    public let at: Timestamp
+    /// `pending`, `unknown`, `succeeded`, `failed`, or why the call gave nothing (`timeout`, …).
+    public let result: String
+    /// Status calls made for this attempt so far.
+    public let count: Int
+
+    public init(at: Timestamp, result: String, count: Int) {
+        self.at = at
+        self.result = result
+        self.count = count
     }
 }

@@ -38,6 +38,8 @@ public struct Order: Sendable, Codable, Equatable {
     public var events: [EventRecord]
     public var payment: Payment?
     public var reviewReasons: [String]
+    /// Money sent back to the payer, in the order they were asked for.
+    public var refunds: [Refund]
 
     public init(_ new: NewOrder, createdAt: Timestamp, lifetimeSeconds: Int64) {
         ref = new.ref
@@ -56,6 +58,7 @@ public struct Order: Sendable, Codable, Equatable {
         events = []
         payment = nil
         reviewReasons = []
+        refunds = []
     }
 
     /// The operator the order was paid with, else the one of its latest attempt.
@@ -74,6 +77,7 @@ public struct Order: Sendable, Codable, Equatable {
         case expiresAt = "expires_at"
         case status, revision, attempts, events, payment
         case reviewReasons = "review_reasons"
+        case refunds
     }
 
     public init(from decoder: any Decoder) throws {
@@ -91,6 +95,7 @@ public struct Order: Sendable, Codable, Equatable {
         revision = try container.decode(Int.self, forKey: .revision)
         attempts = try container.decode([Attempt].self, forKey: .attempts)
         reviewReasons = try container.decode([String].self, forKey: .reviewReasons)
+        refunds = try container.decodeIfPresent([Refund].self, forKey: .refunds) ?? []
         if container.contains(.events) {
             details = try container.decode(OrderDetails.self, forKey: .details)
             events = try container.decode([EventRecord].self, forKey: .events)
@@ -118,6 +123,7 @@ public struct Order: Sendable, Codable, Equatable {
         try container.encode(language, forKey: .language)
         try container.encodeIfPresent(payment, forKey: .payment)
         try container.encode(ref, forKey: .ref)
+        if !refunds.isEmpty { try container.encode(refunds, forKey: .refunds) }
         try container.encode(reviewReasons, forKey: .reviewReasons)
         try container.encode(revision, forKey: .revision)
         try container.encode(status, forKey: .status)

@@ -33,10 +33,13 @@ public struct PaymentEvent: Sendable, Codable, Equatable {
     public let payer: Payer
     /// When the operator says it happened, as it wrote it (TMoney Online: Unix seconds).
     public let occurredAt: String
+    /// The reference of the attempt it ends (a push request's id); empty for TMoney Online's notification, which
+    /// names the order only.
+    public let attempt: String
 
     public init(
         operator: Operator, outcome: Outcome, reason: String = "", purchaseref: String, amount: Int64, currency: String,
-        transactionID: String = "", receipt: String = "", payer: Payer = Payer(), occurredAt: String = ""
+        transactionID: String = "", receipt: String = "", payer: Payer = Payer(), occurredAt: String = "", attempt: String = ""
     ) {
         self.operator = `operator`
         self.outcome = outcome
@@ -48,6 +51,7 @@ public struct PaymentEvent: Sendable, Codable, Equatable {
         self.receipt = receipt
         self.payer = payer
         self.occurredAt = occurredAt
+        self.attempt = attempt
     }
 
     /// Two deliveries of one event share this: the same outcome of the same money movement. Without a transaction
@@ -72,6 +76,37 @@ public struct PaymentEvent: Sendable, Codable, Equatable {
         case transactionID = "transaction_id"
         case receipt, payer
         case occurredAt = "occurred_at"
+        case attempt
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        self.operator = try container.decode(Operator.self, forKey: .operator)
+        outcome = try container.decode(Outcome.self, forKey: .outcome)
+        reason = try container.decode(String.self, forKey: .reason)
+        purchaseref = try container.decode(String.self, forKey: .purchaseref)
+        amount = try container.decode(Int64.self, forKey: .amount)
+        currency = try container.decode(String.self, forKey: .currency)
+        transactionID = try container.decode(String.self, forKey: .transactionID)
+        receipt = try container.decode(String.self, forKey: .receipt)
+        payer = try container.decode(Payer.self, forKey: .payer)
+        occurredAt = try container.decode(String.self, forKey: .occurredAt)
+        attempt = try container.decodeIfPresent(String.self, forKey: .attempt) ?? ""
+    }
+
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(amount, forKey: .amount)
+        if !attempt.isEmpty { try container.encode(attempt, forKey: .attempt) }
+        try container.encode(currency, forKey: .currency)
+        try container.encode(occurredAt, forKey: .occurredAt)
+        try container.encode(self.operator, forKey: .operator)
+        try container.encode(outcome, forKey: .outcome)
+        try container.encode(payer, forKey: .payer)
+        try container.encode(purchaseref, forKey: .purchaseref)
+        try container.encode(reason, forKey: .reason)
+        try container.encode(receipt, forKey: .receipt)
+        try container.encode(transactionID, forKey: .transactionID)
     }
 }
 
@@ -126,6 +161,12 @@ public struct Payment: Sendable, Codable, Equatable {
 public enum EventSource: String, Sendable, Codable {
     /// The operator's server called Cross (TMoney Online's notification).
     case notification
+    /// The operator's status call (check-transaction), asked after its callback.
+    case callback
+    /// The operator's status call, asked by the reconciliation job (or `cross reconcile`).
+    case reconciliation
+    /// The operator answered the request itself with a refusal (an unknown or blocked number).
+    case request
 }
 
 /// An event as received, with what it did to the order.
