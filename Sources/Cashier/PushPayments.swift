@@ -126,7 +126,14 @@ extension Cashier {
         logger.info("callback received", metadata: [
             "ref": "\(order.ref)", "order": "\(order.key)", "reference": "\(reference)", "claims": "\(Self.describe(claimed))", "remote": "\(remote)",
         ])
-        return try check(key, reference: reference, via: push, source: .callback)
+        // The status call waits on the operator: within the places for such calls, or left to reconciliation.
+        guard let checked = try operatorCalls.ifFree({ try check(key, reference: reference, via: push, source: .callback) }) else {
+            logger.warning("callback recorded; its status call is left to reconciliation: every place for a call is taken", metadata: [
+                "ref": "\(order.ref)", "reference": "\(reference)",
+            ])
+            return .failed(.timeout)
+        }
+        return checked
     }
 
     /// Asks the operator where the push attempt `reference` stands and applies the answer: an event through the

@@ -56,6 +56,9 @@ extension Cashier {
         }
     }
 
+    /// How long after a credit was sent an operator that does not know it is believed: longer than any timeout.
+    public static let resendAfterSeconds: Int64 = 60
+
     /// Moves a pending refund on: its credit sent if it never was; else a status call first, and the credit sent
     /// again only when the operator says it has no such request. Nil when there is no such refund.
     @discardableResult
@@ -67,7 +70,11 @@ extension Cashier {
             let answer = credits.status(ofRequest: refund.creditReference)
             switch answer {
             case .success(.unknown):
-                break  // never arrived: sent again below, under the same reference
+                // Never arrived, or not recorded yet: sent again under the same reference, but only once the last
+                // send is long past any answer it could still get.
+                if clock().seconds - refund.updatedAt.seconds < Self.resendAfterSeconds {
+                    return try recordCheck(refund, of: key, result: "unknown: sent again after \(Self.resendAfterSeconds) s")
+                }
             case .success(.pending):
                 return try recordCheck(refund, of: key, result: "pending")
             case .failure(let failure):

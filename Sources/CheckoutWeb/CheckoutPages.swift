@@ -14,18 +14,26 @@ import WebPages
 ///     GET  /return/{outcome}?order=  where the operator sends the shopper back: the stored truth
 ///     POST /checkout                a payment button (ButtonCheckout.swift)
 ///     GET  /pay/button/{offer}      what a button without a reference sells; POST: the order is made
+///     POST /pay/{link}/push         a prompt on the shopper's phone (PhoneCheckout.swift)
+///     GET  /pay/{link}/phone        "approve on your phone", until the operator's word; /status: the same as JSON
 public struct Checkout: Sendable {
     let cashier: Cashier
     let redirect: any RedirectOperator
+    /// The operator that prompts shoppers' phones; nil: the checkout offers the redirect only.
+    let push: (any PushOperator)?
     let pages: Pages
     let links: OrderLink
     let settings: CheckoutSettings
     let logger: Logger
     let cache = CheckoutPageCache()
 
-    public init(cashier: Cashier, redirect: any RedirectOperator, pages: Pages, links: OrderLink, settings: CheckoutSettings, logger: Logger) {
+    public init(
+        cashier: Cashier, redirect: any RedirectOperator, push: (any PushOperator)? = nil, pages: Pages, links: OrderLink, settings: CheckoutSettings,
+        logger: Logger
+    ) {
         self.cashier = cashier
         self.redirect = redirect
+        self.push = push
         self.pages = pages
         self.links = links
         self.settings = settings
@@ -42,6 +50,11 @@ public struct Checkout: Sendable {
         router.post("/checkout", strict: true) { [self] in try buttonCheckout($0) }
         router.get("/pay/button/:offer") { [self] in try offerPage($0) }
         router.post("/pay/button/:offer") { [self] in try acceptOffer($0) }
+        if push != nil {
+            router.post("/pay/:token/push") { [self] in try pushPayment($0) }
+            router.get("/pay/:token/phone") { [self] in try phonePage($0) }
+            router.get("/pay/:token/status") { [self] in try phoneStatus($0) }
+        }
     }
 
     func link(_ order: Order) -> String { links.token(for: order.key) }
@@ -56,6 +69,8 @@ public struct Checkout: Sendable {
         let marker = links.orderKey(fromToken: token).flatMap { store.changeMarker(of: $0) }
         let order = try order(fromToken: token)
         if let page = finalPage(order, at: now) { return page }
+        // A prompt waits on the shopper's phone: no session for a second way of paying meanwhile.
+        if push != nil, Cashier.waitingPush(order, at: now) != nil { return .redirect(to: "/pay/" + link(order) + "/phone") }
         guard order.status == .pending else {
             // Cancelled, declined or expired: the shopper decides to try again (a POST), a link preview does not.
             return outcomePage(order, outcome: "decline", check: 0)
@@ -94,7 +109,7 @@ public struct Checkout: Sendable {
     }
 
     /// Paid, in review, or past its expiry: pages with no form.
-    private func finalPage(_ order: Order, at now: Timestamp) -> Response? {
+    func finalPage(_ order: Order, at now: Timestamp) -> Response? {
         let words = pages.strings
         let language = order.language
         switch order.status {
@@ -111,7 +126,7 @@ public struct Checkout: Sendable {
         }
     }
 
-    private func startAttempt(_ order: Order, reuse: Cashier.Reuse, then respond: (Order, Attempt) -> Response) throws -> Response {
+    func startAttempt(_ order: Order, reuse: Cashier.Reuse, then respond: (Order, Attempt) -> Response) throws -> Response {
         let words = pages.strings
         func unavailable(_ order: Order, _ title: String, _ body: String, status: HTTPStatus, retryAfter: Int? = nil) -> Response {
             var page = pages.page("unavailable", order.language, title: words.word(title, order.language), [
@@ -142,7 +157,7 @@ public struct Checkout: Sendable {
         }
     }
 
-    private func checkoutPage(_ order: Order, _ attempt: Attempt, go: Bool = false) -> Response {
+    func checkoutPage(_ order: Order, _ attempt: Attempt, go: Bool = false, phone: PhoneEntry? = nil, status: HTTPStatus = .ok) -> Response {
         let link = link(order)
         let base = settings.publicURL + "/return/"
         let form = redirect.paymentForm(
@@ -153,12 +168,17 @@ public struct Checkout: Sendable {
             "order": Self.summary(order),
             "form": ["action": form.action, "fields": form.fields.map { ["name": $0.name, "value": $0.value] }],
         ]
-        let autoSubmit = go ? 1 : settings.autoSubmitSeconds
+        if push != nil {
+            var entry: [String: Any] = ["action": "/pay/" + link + "/push", "value": phone?.typed ?? ""]
+            if let problem = phone?.problem { entry["error"] = problem }
+            context["push"] = entry
+        }
+        let autoSubmit = phone != nil ? 0 : go ? 1 : settings.autoSubmitSeconds
         if autoSubmit > 0 {
             context["autoSubmit"] = autoSubmit
             context["autoSubmitNotice"] = words.word("auto_submit", order.language, ["seconds": String(autoSubmit)])
         }
-        return pages.page("checkout", order.language, title: words.word("checkout_title", order.language) + " · " + order.brand, context)
+        return pages.page("checkout", order.language, title: words.word("checkout_title", order.language) + " · " + order.brand, context, status: status)
     }
 
     /// `GET /return/{accept|decline|cancel}?order={link}`: what the order's stored state says, never what the

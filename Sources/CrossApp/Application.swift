@@ -4,6 +4,7 @@ import CheckoutWeb
 import FastCGI
 import Foundation
 import Logging
+import MBanking
 import MerchantAPI
 import OrderStorage
 import Payments
@@ -24,6 +25,8 @@ public struct Application: Sendable {
     let api: OrdersAPI
     let dashboard: Dashboard
     let logger: Logger
+    /// TMoney's MBANKING (paying from the phone, refunds), when the configuration has it.
+    public let mbanking: MBankingClient?
 
     /// `redirect` is TMoney Online as the configuration names it, unless given.
     public init(
@@ -37,10 +40,12 @@ public struct Application: Sendable {
         self.pages = pages
         self.logger = logger
         cashier = Cashier(store: store, settings: configuration.cashierSettings, clock: clock, logger: logger)
+        let mbanking = configuration.mbanking.map { MBankingClient($0, clock: clock, logger: logger) }
+        self.mbanking = mbanking
         checkout = Checkout(
-            cashier: cashier, redirect: redirect ?? TMoneyOnline(configuration.tmoneyOnline), pages: pages, links: configuration.links,
-            settings: configuration.checkout, logger: logger)
-        api = OrdersAPI(cashier: cashier, links: configuration.links, apiKeys: configuration.apiKeys, logger: logger)
+            cashier: cashier, redirect: redirect ?? TMoneyOnline(configuration.tmoneyOnline), push: mbanking, pages: pages,
+            links: configuration.links, settings: configuration.checkout, logger: logger)
+        api = OrdersAPI(cashier: cashier, links: configuration.links, apiKeys: configuration.apiKeys, push: mbanking, credits: mbanking, logger: logger)
         dashboard = Dashboard(
             store: store, pages: pages, credentials: configuration.admin, defaultLanguage: configuration.defaultLanguage,
             upgradedHashPath: configuration.dataDirectory + "/admin/password-hash.json", clock: clock, logger: logger)
@@ -57,6 +62,9 @@ public struct Application: Sendable {
         checkout.addRoutes(to: &router)
         // Strict: only the very path nginx's `location =` lets through (never `/notify/`, `//notify`, `/notify;x`).
         router.get(configuration.notificationPath, strict: true) { [self] in try notify($0) }
+        if mbanking != nil {
+            router.post(configuration.mbankingCallbackPath, strict: true) { [self] in try mbankingCallback($0) }
+        }
         dashboard.addRoutes(to: &router)
         if diagnostics { DiagnosticRoutes.add(to: &router) }
         return router
@@ -84,10 +92,32 @@ public struct Application: Sendable {
 
     /// Work beside the requests: the minute's count of notifications refused for their address.
     public var backgroundJobs: [any BackgroundJob] {
-        [PeriodicJob(name: "refusals", interval: 60, runFirstPassAtStart: false) { [cashier] in
+        var jobs: [any BackgroundJob] = [PeriodicJob(name: "refusals", interval: 60, runFirstPassAtStart: false) { [cashier] in
             cashier.reportRefusedSources(channel: "notification")
+            cashier.reportRefusedSources(channel: "mbanking callback")
             return nil
         }]
+        if let mbanking { jobs.append(reconciliationJob(mbanking)) }
+        return jobs
+    }
+
+    /// Open push attempts every `reconciliation_interval_seconds`; pending refunds (which means reading the paid
+    /// orders) at start and then about once a minute.
+    func reconciliationJob(_ mbanking: MBankingClient) -> PeriodicJob {
+        let passes = Lock(0)
+        let refundEvery = max(1, Int((60 / configuration.reconciliationIntervalSeconds).rounded()))
+        return PeriodicJob(name: "reconciliation", interval: configuration.reconciliationIntervalSeconds, lowerPriority: true) { [cashier, logger] in
+            let pass = passes.withLock { count in
+                defer { count += 1 }
+                return count
+            }
+            do {
+                _ = try cashier.reconcile(via: mbanking, credits: mbanking, includeRefunds: pass % refundEvery == 0)
+            } catch {
+                logger.error("reconciliation pass failed", metadata: ["error": "\(error)"])
+            }
+            return nil
+        }
     }
 
     /// The notification path as the access log shows it: a secret segment after the first is not written.
@@ -104,7 +134,7 @@ public struct Application: Sendable {
     public var errorPage: ErrorPage {
         { [pages, configuration] error, request in
             let path = request?.rawPath ?? ""
-            if path == configuration.notificationPath {
+            if path == configuration.notificationPath || path == configuration.mbankingCallbackPath {
                 return .text(error.message + "\n", status: error.status)
             }
             if path.hasPrefix("/api/") || (request?.header("accept") ?? "").contains("application/json") {

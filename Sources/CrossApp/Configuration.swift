@@ -2,6 +2,7 @@ import AdminDashboard
 import Cashier
 import CheckoutWeb
 import Foundation
+import MBanking
 import Payments
 import Support
 import TMoneyOnline
@@ -66,6 +67,15 @@ public struct Configuration: Sendable {
     /// Workers that may wait on TMoney for a session at once: the others answer a busy page at once, so that
     /// a gateway that hangs never takes the workers TMoney's notifications need.
     public var gatewayConcurrency: Int
+    /// TMoney's MBANKING partner API (paying from the phone, refunds); nil: not offered.
+    public var mbanking: MBankingClient.Settings?
+    /// Where MBANKING's callback comes (`/callbacks/tmoney`).
+    public var mbankingCallbackPath: String
+    /// Addresses allowed to call it: Togocom's servers.
+    public var mbankingCallbackAllowlist: AddressAllowlist
+    /// How often the reconciliation job looks for open push attempts and refunds, and when it first asks about one.
+    public var reconciliationIntervalSeconds: Double
+    public var reconciliation: ReconciliationSchedule
 
     // MARK: - What each part of Cross is given
 
@@ -79,7 +89,7 @@ public struct Configuration: Sendable {
         Cashier.Settings(
             policy: orderPolicy, orderLifetimeSeconds: orderExpirySeconds, raisesWebhooks: !webhooks.isEmpty,
             attemptLimits: OrderLifecycle.AttemptLimits(perOrder: attemptsPerOrder, perMinute: attemptsPerMinute),
-            operatorCallsAtOnce: gatewayConcurrency, buttonOrdersPerMinute: buttonOrdersPerMinute)
+            operatorCallsAtOnce: gatewayConcurrency, buttonOrdersPerMinute: buttonOrdersPerMinute, reconciliation: reconciliation)
     }
 
     public var tmoneyOnline: TMoneyOnline.Settings {
@@ -142,6 +152,25 @@ public struct Configuration: Sendable {
         var attempts_per_order: Int?
         var attempts_per_minute: Int?
         var gateway_concurrency: Int?
+        var mbanking: MBankingFile?
+        var mbanking_callback_allowlist: [String]?
+        var reconciliation_interval_seconds: Double?
+        var reconciliation_first_check_seconds: Int64?
+
+        struct MBankingFile: Decodable {
+            var login_url: String
+            var push_url: String
+            var credit_url: String?
+            var credit_version: String?
+            var user: String
+            var password: String?
+            var partner_id: String?
+            var timeout_seconds: Double?
+            var prompt_lifetime_seconds: Int64?
+            var callback_path: String?
+            var bearer_prefix: Bool?
+            var debit_accepted_codes: [String]?
+        }
 
         struct WebhookFile: Decodable {
             var url: String
@@ -260,7 +289,60 @@ public struct Configuration: Sendable {
         attemptsPerOrder = try bounded(file.attempts_per_order, default: 10, in: 1...1000, key: "attempts_per_order", problem: "must be 1 to 1000")
         attemptsPerMinute = try bounded(file.attempts_per_minute, default: 3, in: 1...attemptsPerOrder, key: "attempts_per_minute", problem: "must be 1 to attempts_per_order (\(attemptsPerOrder))")
         gatewayConcurrency = try bounded(file.gateway_concurrency, default: 4, in: 1...1024, key: "gateway_concurrency", problem: "must be 1 to 1024")
+        if let file = file.mbanking {
+            let key = "mbanking."
+            let credit = try Self.serviceURL(file.credit_url ?? file.push_url, key: key + "credit_url")
+            guard let version = MBankingClient.CreditVersion(rawValue: file.credit_version ?? "v2") else {
+                throw Invalid("configuration", key: key + "credit_version", problem: "must be v2 (the JSON credit) or v1 (the old GET form)")
+            }
+            guard !file.user.isEmpty else { throw Invalid("configuration", key: key + "user", problem: "must be the partner user Togocom gave") }
+            let password = environment["CROSS_MBANKING_PASSWORD"] ?? file.password ?? ""
+            guard !password.isEmpty else {
+                throw Invalid("configuration", key: key + "password", problem: "must be the partner password (or set CROSS_MBANKING_PASSWORD)")
+            }
+            let partnerID = file.partner_id ?? ""
+            guard version == .v2 || !partnerID.isEmpty else {
+                throw Invalid("configuration", key: key + "partner_id", problem: "is required for credit_version v1 (its merchantid)")
+            }
+            let codes = Set(file.debit_accepted_codes ?? ["2000", "0"])
+            guard !codes.isEmpty else { throw Invalid("configuration", key: key + "debit_accepted_codes", problem: "must name at least one code") }
+            mbanking = MBankingClient.Settings(
+                loginURL: try Self.serviceURL(file.login_url, key: key + "login_url"), pushURL: try Self.serviceURL(file.push_url, key: key + "push_url"),
+                creditURL: credit, creditVersion: version, user: file.user, password: password, partnerID: partnerID,
+                timeoutSeconds: try bounded(file.timeout_seconds, default: 15, in: 0.1...120, key: key + "timeout_seconds", problem: "must be 0.1 to 120"),
+                promptLifetimeSeconds: try bounded(file.prompt_lifetime_seconds, default: 120, in: 10...3600, key: key + "prompt_lifetime_seconds", problem: "must be 10 to 3600"),
+                dialect: Wire.Dialect(debitAcceptedCodes: codes, bearerPrefix: file.bearer_prefix ?? true))
+            mbankingCallbackPath = file.callback_path ?? "/callbacks/tmoney"
+            guard mbankingCallbackPath.hasPrefix("/"), !mbankingCallbackPath.contains("?"), mbankingCallbackPath.count > 1,
+                mbankingCallbackPath != notificationPath
+            else {
+                throw Invalid("configuration", key: key + "callback_path", problem: "must be a path such as /callbacks/tmoney, not the notification's")
+            }
+        } else {
+            mbanking = nil
+            mbankingCallbackPath = "/callbacks/tmoney"
+        }
+        mbankingCallbackAllowlist = try check("mbanking_callback_allowlist") { () throws(FieldError) in
+            try AddressAllowlist(file.mbanking_callback_allowlist ?? [])
+        }
+        if mbanking != nil && mbankingCallbackAllowlist.ranges.isEmpty {
+            throw Invalid("configuration", key: "mbanking_callback_allowlist", problem: "must name Togocom's addresses for MBANKING's callback (it is empty)")
+        }
+        reconciliationIntervalSeconds = try bounded(file.reconciliation_interval_seconds, default: 5, in: 0.1...3600, key: "reconciliation_interval_seconds", problem: "must be 0.1 to 3600")
+        reconciliation = ReconciliationSchedule(
+            firstAfter: try bounded(file.reconciliation_first_check_seconds, default: 15, in: 1...3600, key: "reconciliation_first_check_seconds", problem: "must be 1 to 3600"))
         if mode == .production { try ProductionChecks.check(self) }
+    }
+
+    /// An http(s) URL, with a path or not (an operator's service), without a query or a trailing slash.
+    static func serviceURL(_ value: String, key: String) throws(ConfigurationError) -> String {
+        let trimmed = value.hasSuffix("/") ? String(value.dropLast()) : value
+        guard let components = URLComponents(string: trimmed), let scheme = components.scheme,
+              scheme == "http" || scheme == "https", components.host?.isEmpty == false,
+              components.query == nil, components.fragment == nil else {
+            throw Invalid("configuration", key: key, problem: "must be an http or https URL such as https://ms-tpc-prep.togocom.tg")
+        }
+        return trimmed
     }
 
     /// An http(s) URL with no path, query or trailing slash.

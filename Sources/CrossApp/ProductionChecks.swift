@@ -19,6 +19,7 @@ enum ProductionChecks {
         "dev-link-secret-change-me-in-production",
         "dev-button-secret-change-me-in-production",
         "pbkdf2-sha256$210000$NLSsKYTN4BeM07Pim39ytw==$7CqabIYiSUUsIXNrSNb8IVqTDrfq7ifFmbNJyzlWeKQ=",
+        "dev-mbanking-password",
     ]
 
     static func check(_ configuration: Configuration) throws(ConfigurationError) {
@@ -45,6 +46,19 @@ enum ProductionChecks {
         if isLoopback(gateway?.host ?? "") { throw refuse("gateway_url", "names this machine (\(gateway?.host ?? "")), not TMoney") }
         guard URLComponents(string: configuration.publicURL)?.scheme?.lowercased() == "https" else {
             throw refuse("public_url", "must be https: shoppers' links and TMoney's return pages must be")
+        }
+        if let mbanking = configuration.mbanking {
+            if developmentSecrets.contains(mbanking.password) { throw refuse("mbanking.password", known) }
+            for (key, url) in [("login_url", mbanking.loginURL), ("push_url", mbanking.pushURL), ("credit_url", mbanking.creditURL)] {
+                let components = URLComponents(string: url)
+                guard components?.scheme?.lowercased() == "https" else {
+                    throw refuse("mbanking." + key, "must be https: the partner's token, password and shoppers' numbers must not travel in clear")
+                }
+                if isLoopback(components?.host ?? "") { throw refuse("mbanking." + key, "names this machine, not Togocom") }
+            }
+            if let entry = configuration.mbankingCallbackAllowlist.nonPublicEntries.first {
+                throw refuse("mbanking_callback_allowlist", "has \(entry), which takes in more than Togocom's public servers")
+            }
         }
         if let entry = configuration.notificationAllowlist.nonPublicEntries.first {
             throw refuse("notification_allowlist", "has \(entry), which takes in more than TMoney's public servers (loopback, private, link-local or every address)")

@@ -49,6 +49,10 @@ public struct APIOrder: Encodable, Sendable {
                 received_at: payment.receivedAt.iso8601), forKey: NamedKey("payment"))
         }
         try json.encode(order.reviewReasons, forKey: NamedKey("review_reasons"))
+        if !order.refunds.isEmpty {
+            try json.encode(order.refunds.map { APIRefund($0, of: order) }, forKey: NamedKey("refunds"))
+            try json.encode(order.refundedAmount, forKey: NamedKey("refunded_amount"))
+        }
     }
 
     /// The JSON of `value`: keys sorted, slashes as they are.

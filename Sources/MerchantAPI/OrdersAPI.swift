@@ -16,10 +16,17 @@ public struct OrdersAPI: Sendable {
     let cashier: Cashier
     let links: OrderLink
     let apiKeys: [String]
+    /// The operator that prompts phones, and the one that sends credits; nil: those routes answer 404.
+    let push: (any PushOperator)?
+    let credits: (any CreditOperator)?
     let logger: Logger
 
-    public init(cashier: Cashier, links: OrderLink, apiKeys: [String], logger: Logger) {
+    public init(
+        cashier: Cashier, links: OrderLink, apiKeys: [String], push: (any PushOperator)? = nil, credits: (any CreditOperator)? = nil, logger: Logger
+    ) {
         self.cashier = cashier
+        self.push = push
+        self.credits = credits
         self.links = links
         self.apiKeys = apiKeys
         self.logger = logger
@@ -28,6 +35,7 @@ public struct OrdersAPI: Sendable {
     public func addRoutes(to router: inout Router) {
         router.post("/api/orders") { [self] in try createOrder($0) }
         router.get("/api/orders/:ref") { [self] in try getOrder($0) }
+        addPaymentRoutes(to: &router)
     }
 
     func createOrder(_ request: Request) throws -> Response {
@@ -70,7 +78,7 @@ public struct OrdersAPI: Sendable {
     func view(_ order: Order) -> APIOrder { APIOrder(order, checkoutURL: links.checkoutURL(for: order.key)) }
 
     /// Compares the bearer key with every configured key, each in constant time.
-    private func authenticate(_ request: Request) throws {
+    func authenticate(_ request: Request) throws {
         let unauthorized = HTTPError(.unauthorized, "Send a valid API key as Authorization: Bearer <key>.", headers: [("WWW-Authenticate", "Bearer")])
         guard let header = request.header("authorization"), header.hasPrefix("Bearer ") else { throw unauthorized }
         let given = String(header.dropFirst(7))

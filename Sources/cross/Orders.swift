@@ -95,7 +95,19 @@ struct Orders: ParsableCommand {
             for reason in order.reviewReasons { print("review       \(reason)") }
             print("attempts     \(order.attempts.count)")
             for attempt in order.attempts {
-                print("  \(attempt.issuedAt.iso8601)  \(attempt.operator.displayName) \(attempt.method.rawValue)  \(attempt.shownReference)  expires \(attempt.expiresAt.iso8601)")
+                var line = "  \(attempt.issuedAt.iso8601)  \(attempt.operator.displayName) \(attempt.method.rawValue)  \(attempt.shownReference)  expires \(attempt.expiresAt.iso8601)"
+                if let phone = attempt.phone { line += "  phone \(phone.international)" }
+                if let check = attempt.lastCheck { line += "  last check \(check.at.iso8601): \(check.result) (\(check.count))" }
+                print(line)
+            }
+            if !order.refunds.isEmpty { print("refunds      \(order.refunds.count), \(order.refundedAmount) F CFA refunded or under way") }
+            for refund in order.refunds {
+                var line = "  \(refund.createdAt.iso8601)  \(refund.id)  \(refund.status.rawValue)  \(refund.amount) F CFA to \(refund.phone.international)"
+                line += "  request \(refund.creditReference)  sent \(refund.sends)x"
+                if let reference = refund.operatorReference { line += "  operator \(reference)" }
+                if let failure = refund.failure { line += "  failure \(failure)" }
+                if !refund.reason.isEmpty { line += "  (\(refund.reason))" }
+                print(line)
             }
             print("events       \(order.events.count)")
             for record in order.events {

@@ -65,6 +65,9 @@ public final class Stack: @unchecked Sendable {
         try waitUntilReady()
     }
 
+    /// The sandbox partner's password (its configuration's and Cross's).
+    public static let mbankingPassword = "dev-mbanking-password"
+
     /// A configuration for a test run: data in `data/` beside the file, the sandbox as the gateway.
     public static func writeConfiguration(at path: String, port: UInt16, sandboxPort: UInt16, settings: [String: Any] = [:]) throws {
         var configuration: [String: Any] = [
@@ -80,6 +83,13 @@ public final class Stack: @unchecked Sendable {
             "api_keys": [Self.apiKey],
             "link_secret": "stack-link-secret-0123456789",
             "button_secret": "stack-button-secret-0123456789",
+            // MBANKING is the sandbox's too (it answers only when the stack starts it).
+            "mbanking": [
+                "login_url": "http://127.0.0.1:\(sandboxPort)/mbanking", "push_url": "http://127.0.0.1:\(sandboxPort)/mbanking/tmoney-middleware",
+                "credit_url": "http://127.0.0.1:\(sandboxPort)/mbanking/api/tpcredit", "user": "cross-dev", "password": Self.mbankingPassword,
+                "partner_id": "PARTNER-0001", "timeout_seconds": 5,
+            ] as [String: Any],
+            "mbanking_callback_allowlist": ["127.0.0.1", "::1"],
         ]
         configuration.merge(settings) { $1 }
         try JSONSerialization.data(withJSONObject: configuration, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
