@@ -26,11 +26,12 @@ public struct Application: Sendable {
     let dashboard: Dashboard
     let logger: Logger
     /// TMoney's MBANKING (paying from the phone, refunds), when the configuration has it.
-    public let mbanking: MBankingClient?
+    public let mbanking: (any PushOperator & CreditOperator)?
 
-    /// `redirect` is TMoney Online as the configuration names it, unless given.
+    /// `redirect` is TMoney Online as the configuration names it, and `mbanking` its MBANKING, unless given.
     public init(
         configuration: Configuration, store: any OrderStore, pages: Pages, redirect: (any RedirectOperator)? = nil,
+        mbanking: (any PushOperator & CreditOperator)? = nil,
         clock: @escaping @Sendable () -> Timestamp = { .now() }, logger: Logger = Logger(label: "cross")
     ) {
         self.configuration = configuration
@@ -40,7 +41,7 @@ public struct Application: Sendable {
         self.pages = pages
         self.logger = logger
         cashier = Cashier(store: store, settings: configuration.cashierSettings, clock: clock, logger: logger)
-        let mbanking = configuration.mbanking.map { MBankingClient($0, clock: clock, logger: logger) }
+        let mbanking = mbanking ?? configuration.mbanking.map { MBankingClient($0, clock: clock, logger: logger) }
         self.mbanking = mbanking
         checkout = Checkout(
             cashier: cashier, redirect: redirect ?? TMoneyOnline(configuration.tmoneyOnline), push: mbanking, pages: pages,
@@ -103,7 +104,7 @@ public struct Application: Sendable {
 
     /// Open push attempts every `reconciliation_interval_seconds`; pending refunds (which means reading the paid
     /// orders) at start and then about once a minute.
-    func reconciliationJob(_ mbanking: MBankingClient) -> PeriodicJob {
+    func reconciliationJob(_ mbanking: any PushOperator & CreditOperator) -> PeriodicJob {
         let passes = Lock(0)
         let refundEvery = max(1, Int((60 / configuration.reconciliationIntervalSeconds).rounded()))
         return PeriodicJob(name: "reconciliation", interval: configuration.reconciliationIntervalSeconds, lowerPriority: true) { [cashier, logger] in
