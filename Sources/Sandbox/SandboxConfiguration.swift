@@ -124,7 +124,7 @@ public struct SandboxConfiguration: Sendable {
         var accounts: [Account] = []
         for (index, entry) in file.accounts.enumerated() {
             let key = "accounts[\(index)]"
-            guard entry.phone.utf8.count == 8, PhoneNumber.local(entry.phone) == entry.phone else {
+            guard entry.phone.utf8.count == 8, PhoneNumber(entry.phone)?.national == entry.phone else {
                 throw Invalid("sandbox configuration", key: key + ".phone", problem: "must be a local number of 8 digits, such as 90000001")
             }
             guard !accounts.contains(where: { $0.phone == entry.phone }) else {
