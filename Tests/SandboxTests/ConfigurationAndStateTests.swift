@@ -135,7 +135,7 @@ import Testing
         #expect(FileManager.default.createFile(atPath: blocker, contents: Data()))
         let sandbox = try TMoneySandbox(
             configuration: harness.sandbox.configuration, stateFile: StateFile(path: blocker + "/state.json"),
-            words: Harness.pages.strings, dispatcher: harness.recorder)
+            words: Harness.pages.strings, dispatcher: harness.recorder, callbacks: harness.callbacks)
         let router = SandboxApp(sandbox: sandbox, pages: Harness.pages).makeRouter()
         let error = #expect(throws: HTTPError.self) {
             try router.respond(to: Request(method: "GET", uri: "/online/online.php?merchantid=" + Harness.merchant))
