@@ -113,7 +113,8 @@ enum MBankingWire {
         struct Body: Decodable {
             var idRequete: String
             var numeroClient: String
-            var montant: Int64
+            /// Read as a number of any kind, so that `1.5` is named as a bad amount rather than a bad body.
+            var montant: Double
             var refCommande: String
             var dateHeureRequete: String
             var description: String
@@ -121,7 +122,7 @@ enum MBankingWire {
         let decoded = try decode(Body.self, body)
         try checkText(decoded.idRequete, "idRequete", 1...64)
         let phone = try clientNumber(decoded.numeroClient, field: "numeroClient")
-        guard decoded.montant > 0, decoded.montant <= 10_000_000_000 else {
+        guard decoded.montant.rounded() == decoded.montant, decoded.montant > 0, decoded.montant <= 10_000_000_000 else {
             throw FieldError("montant", "doit être un nombre entier de F CFA supérieur à 0")
         }
         try checkText(decoded.refCommande, "refCommande", 1...64)
@@ -130,7 +131,7 @@ enum MBankingWire {
         }
         try checkText(decoded.description, "description", 0...255)
         return MoneyRequest(
-            idRequete: decoded.idRequete, phone: phone, amount: decoded.montant, refCommande: decoded.refCommande,
+            idRequete: decoded.idRequete, phone: phone, amount: Int64(decoded.montant), refCommande: decoded.refCommande,
             dateHeureRequete: decoded.dateHeureRequete, description: decoded.description)
     }
 
