@@ -85,7 +85,7 @@ extension TMoneySandbox {
         }
         let now = clock().seconds
         let token = MBankingToken(subject: partner.user, issuedAt: now, expiresAt: now + mbanking.tokenLifetimeSeconds, id: SecureRandom.hex(bytes: 16))
-            .signed(with: mbanking.jwtSecret)
+            .signed(with: tokenKey(mbanking))
         logger.info("mbanking token issued", metadata: [
             "partner": "\(partner.id)", "token": "\(MBankingToken.redacted(token))", "expires": "\(Timestamp(seconds: now + mbanking.tokenLifetimeSeconds).iso8601)",
         ])
@@ -99,7 +99,7 @@ extension TMoneySandbox {
             logger.warning("mbanking call refused: no token")
             return nil
         }
-        switch MBankingToken.verify(text, secret: mbanking.jwtSecret, now: clock().seconds) {
+        switch MBankingToken.verify(text, secret: tokenKey(mbanking), now: clock().seconds) {
         case .failure(let rejection):
             logger.warning("mbanking call refused: \(rejection)", metadata: ["token": "\(MBankingToken.redacted(text))"])
             return nil
@@ -109,6 +109,23 @@ extension TMoneySandbox {
                 return nil
             }
             return partner
+        }
+    }
+
+    /// The key tokens are signed with now: the configured secret, then the generation after the first
+    /// revocation (so that with none, a token is plain HS256 under `jwt_secret`).
+    private func tokenKey(_ mbanking: MBankingConfiguration) -> [UInt8] {
+        let generation = read { $0.mbanking.tokenGeneration }
+        return generation == 0 ? mbanking.jwtSecret : mbanking.jwtSecret + Array(":\(generation)".utf8)
+    }
+
+    /// Revokes every token issued so far: later calls with one answer 401 code 4010 until the partner logs in
+    /// again. Saved, so that a restart does not bring them back.
+    func revokeTokens() throws(Failure) {
+        try change { state, _ throws(Failure) in
+            state.mbanking.tokenGeneration += 1
+            logger.info("mbanking tokens revoked", metadata: ["generation": "\(state.mbanking.tokenGeneration)"])
+            return ((), [])
         }
     }
 

@@ -26,6 +26,7 @@ extension SandboxApp {
             sandbox.clearFaults()
             return try faultList([])
         }
+        router.add("DELETE", "/sandbox/api/mbanking/tokens") { [self] _ in try revokeTokens() }
         router.get("/sandbox/api/prompts") { [self] in try promptList($0) }
         router.post("/sandbox/api/prompts/:id") { [self] in try promptAnswer($0) }
         router.get("/sandbox/phone/:number") { [self] in try phonePage($0) }
@@ -168,6 +169,13 @@ extension SandboxApp {
     private func faultList(_ faults: [QueuedFault]) throws -> Response {
         try requireMBanking()
         return Self.jsonResponse(["faults": faults.map { ["fault": $0.fault.rawValue, "on": $0.on.rawValue, "count": $0.remaining] }])
+    }
+
+    /// `DELETE /sandbox/api/mbanking/tokens`: every token issued so far stops working.
+    private func revokeTokens() throws -> Response {
+        try requireMBanking()
+        do { try sandbox.revokeTokens() } catch { throw Self.httpError(error) }
+        return Self.jsonResponse(["revoked": true])
     }
 
     // MARK: - Prompts as JSON

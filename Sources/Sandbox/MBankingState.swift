@@ -10,6 +10,9 @@ public struct MBankingState: Sendable, Equatable, Codable {
     public var requests: [String: MBankingRequest] = [:]
     /// Open prompts by id; a prompt leaves when it ends.
     public var prompts: [String: Prompt] = [:]
+    /// Goes up each time a tester revokes every token: it is part of the tokens' key, so that every token
+    /// signed before no longer verifies, with no list of tokens to keep.
+    public var tokenGeneration = 0
 
     /// Finished requests kept beyond a day old; none younger is ever forgotten, so that a partner retrying
     /// within a day always gets its first answer back rather than a second debit or credit.
@@ -40,6 +43,15 @@ public struct MBankingState: Sendable, Equatable, Codable {
     enum CodingKeys: String, CodingKey {
         case partnerBalances = "partner_balances"
         case requests, prompts
+        case tokenGeneration = "token_generation"
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        partnerBalances = try container.decode([String: Int64].self, forKey: .partnerBalances)
+        requests = try container.decode([String: MBankingRequest].self, forKey: .requests)
+        prompts = try container.decode([String: Prompt].self, forKey: .prompts)
+        tokenGeneration = try container.decodeIfPresent(Int.self, forKey: .tokenGeneration) ?? 0
     }
 }
 

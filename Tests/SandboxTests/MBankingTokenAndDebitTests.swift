@@ -80,6 +80,16 @@ func int(_ value: Any?) -> Int64? { (value as? NSNumber)?.int64Value }
         #expect(harness.creditV2(token: altered).status == .unauthorized)
     }
 
+    @Test func revokedTokensAreRefusedEvenAfterARestart() throws {
+        let harness = try Harness.mbanking()
+        let token = harness.token()
+        #expect(harness.call("DELETE", "/sandbox/api/mbanking/tokens").status == .ok)
+        #expect(Harness.object(harness.debit(token: token))["code"] as? String == "4010")
+        try harness.restart()
+        #expect(Harness.object(harness.debit(token: token))["code"] as? String == "4010")
+        #expect(Harness.object(harness.debit())["code"] as? String == "2000", "a new login works")
+    }
+
     @Test func wrongCredentialsAndMalformedLogins() throws {
         let harness = try Harness.mbanking()
         for body in [["nomUtilisateur": "cross-dev", "motDePasse": "wrong-password"], ["nomUtilisateur": "nobody", "motDePasse": "dev-mbanking-password"]] {
