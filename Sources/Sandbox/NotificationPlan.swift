@@ -28,7 +28,7 @@ public struct NotificationPlan: Sendable, Equatable {
             // A negative amount is no amount at all: 0 is the furthest a test can push a mismatch down.
             amount: max(0, order.amount.francs + transaction.scenario.amountDelta),
             currency: order.currency, status: outcome.kind.status, clientid: account?.clientID ?? "",
-            cname: account?.name ?? "", mobile: account.map { PhoneNumber.international($0.phone) } ?? "",
+            cname: account?.name ?? "", mobile: account.flatMap { PhoneNumber($0.phone)?.international } ?? "",
             paymentref: outcome.paymentref ?? "", payid: transaction.payid, timestamp: String(outcome.at.seconds),
             error: outcome.kind.error)
         let separator = merchant.notificationURL.contains("?") ? "&" : "?"

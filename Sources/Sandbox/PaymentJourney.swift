@@ -74,7 +74,7 @@ extension TMoneySandbox {
         guard !entered.allSatisfy(\.isWhitespace), !pin.isEmpty else {
             return (.credentials(transaction, notice: .missingCredentials), nil)
         }
-        let account = PhoneNumber.local(entered).flatMap(configuration.account)
+        let account = PhoneNumber(entered).flatMap { configuration.account($0.national) }
         var metadata: Logger.Metadata = [
             "ref": "\(transaction.order.purchaseref)", "payid": "\(transaction.payid)",
             "phone": "\(account?.phone ?? "unknown number")",

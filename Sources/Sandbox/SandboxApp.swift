@@ -25,6 +25,7 @@ public struct SandboxApp: Sendable {
             Response(status: .ok, headers: [("Content-Type", "text/css; charset=utf-8"), ("Cache-Control", "max-age=300")], body: pages.stylesheet)
         }
         router.get("/healthz") { _ in .text("ok\n") }
+        addMBankingRoutes(to: &router)
         return router
     }
 
@@ -34,6 +35,13 @@ public struct SandboxApp: Sendable {
         { [pages] error, request in
             if request?.rawPath == "/online/online.php" && request?.method == "GET" {
                 return .text(error.message + "\n", status: error.status)
+            }
+            // Partners' servers and test automation read JSON, never a page.
+            if request?.rawPath.hasPrefix("/mbanking/") == true {
+                return MBankingWire.answer(String(error.status.code), error.message, status: error.status)
+            }
+            if request?.rawPath.hasPrefix("/sandbox/api/") == true {
+                return Self.jsonResponse(["error": error.message], status: error.status)
             }
             let language: Language = request?.rawPath.hasPrefix("/sandbox") == true ? .en : .fr
             return pages.page("error", language, title: error.status.reason, [
@@ -129,8 +137,9 @@ public struct SandboxApp: Sendable {
         do { return try body() } catch { throw Self.httpError(error) }
     }
 
-    private static func httpError(_ failure: TMoneySandbox.Failure) -> HTTPError {
+    static func httpError(_ failure: TMoneySandbox.Failure) -> HTTPError {
         switch failure {
+        case .unknownPrompt: HTTPError(.notFound, "No prompt with this id is open.")
         case .unknownMerchant(let id): HTTPError(.badRequest, "\(id) is not a merchant of this TMoney sandbox.")
         case .unknownPayment: HTTPError(.notFound, "No payment has this key.")
         case .storage: HTTPError(.serviceUnavailable, "The sandbox cannot save its state right now; nothing was changed. Try again shortly.")

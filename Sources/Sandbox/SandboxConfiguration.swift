@@ -37,6 +37,9 @@ public struct SandboxConfiguration: Sendable {
 
     public let merchants: [Merchant]
     public let accounts: [Account]
+    /// TMoney MBANKING (JWT, push-USSD debit, credit), when the file has an `mbanking` section; without one
+    /// the sandbox plays TMoney Online only.
+    public let mbanking: MBankingConfiguration?
     /// How long a session id may wait for its order form (180 s, as the seed says).
     public var sessionLifetimeSeconds: Int64
     /// How long a shopper has on the payment page, from the order form to the SMS code.
@@ -63,6 +66,7 @@ public struct SandboxConfiguration: Sendable {
         var session_lifetime_seconds: Int64?
         var payment_lifetime_seconds: Int64?
         var notification_timeout_seconds: Double?
+        var mbanking: MBankingConfiguration.File?
 
         struct MerchantFile: Decodable {
             var merchant_id: String
@@ -124,7 +128,7 @@ public struct SandboxConfiguration: Sendable {
         var accounts: [Account] = []
         for (index, entry) in file.accounts.enumerated() {
             let key = "accounts[\(index)]"
-            guard entry.phone.utf8.count == 8, PhoneNumber.local(entry.phone) == entry.phone else {
+            guard entry.phone.utf8.count == 8, PhoneNumber(entry.phone)?.national == entry.phone else {
                 throw Invalid("sandbox configuration", key: key + ".phone", problem: "must be a local number of 8 digits, such as 90000001")
             }
             guard !accounts.contains(where: { $0.phone == entry.phone }) else {
@@ -146,6 +150,7 @@ public struct SandboxConfiguration: Sendable {
         }
         self.merchants = merchants
         self.accounts = accounts
+        mbanking = try file.mbanking.map { file throws(Invalid) in try MBankingConfiguration(file) }
         sessionLifetimeSeconds = try ConfigFile.bounded(file.session_lifetime_seconds, default: 180, in: 1...86_400, subject: "sandbox configuration", key: "session_lifetime_seconds", problem: "must be 1 to 86400")
         paymentLifetimeSeconds = try ConfigFile.bounded(file.payment_lifetime_seconds, default: 600, in: 1...86_400, subject: "sandbox configuration", key: "payment_lifetime_seconds", problem: "must be 1 to 86400")
         notificationTimeoutSeconds = try ConfigFile.bounded(file.notification_timeout_seconds, default: 10, in: 0.1...120, subject: "sandbox configuration", key: "notification_timeout_seconds", problem: "must be 0.1 to 120")

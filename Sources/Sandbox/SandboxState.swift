@@ -12,6 +12,8 @@ public struct SandboxState: Sendable, Equatable, Codable {
     public var transactions: [String: Transaction]
     /// Newest first.
     public var outbox: [SMS]
+    /// Partners' balances, their requests and the prompts on shoppers' phones (empty without MBANKING).
+    public var mbanking: MBankingState
 
     /// SMS kept in the outbox, and finished payments kept for the index page and late clicks on their pages.
     static let outboxLimit = 100
@@ -23,7 +25,22 @@ public struct SandboxState: Sendable, Equatable, Codable {
         sessions = [:]
         transactions = [:]
         outbox = []
+        mbanking = MBankingState(configuration)
         adopt(configuration)
+    }
+
+    enum CodingKeys: String, CodingKey {
+        case accounts, sessions, transactions, outbox, mbanking
+    }
+
+    /// A state file written before MBANKING has no `mbanking`: it reads as none yet.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        accounts = try container.decode([String: AccountState].self, forKey: .accounts)
+        sessions = try container.decode([String: IssuedSession].self, forKey: .sessions)
+        transactions = try container.decode([String: Transaction].self, forKey: .transactions)
+        outbox = try container.decode([SMS].self, forKey: .outbox)
+        mbanking = try container.decodeIfPresent(MBankingState.self, forKey: .mbanking) ?? MBankingState()
     }
 
     /// Opens the accounts the configuration gained since this state was written.
@@ -31,6 +48,7 @@ public struct SandboxState: Sendable, Equatable, Codable {
         for account in configuration.accounts where accounts[account.phone] == nil {
             accounts[account.phone] = AccountState(balance: account.openingBalance)
         }
+        mbanking.adopt(configuration)
     }
 
     /// Forgets expired session ids, and finished payments beyond the most recent ones, so that the state
@@ -40,6 +58,7 @@ public struct SandboxState: Sendable, Equatable, Codable {
         let finished = transactions.values.filter(\.isFinished).sorted { $0.openedAt > $1.openedAt }
         for transaction in finished.dropFirst(Self.finishedLimit) { transactions[transaction.id] = nil }
         if outbox.count > Self.outboxLimit { outbox.removeLast(outbox.count - Self.outboxLimit) }
+        mbanking.prune(at: now)
     }
 }
 

@@ -16,20 +16,30 @@ public final class TMoneySandbox: Sendable {
     private let state: Lock<SandboxState>
     private let file: StateFile
     private let dispatcher: any NotificationDispatcher
-    private let clock: @Sendable () -> Timestamp
+    private let callbacks: any CallbackDispatcher
+    let clock: @Sendable () -> Timestamp
+    /// Faults a test queued for the next MBANKING calls. Not in the state file: they are the test's, not TMoney's.
+    let faults = Lock<[QueuedFault]>([])
+    /// How the `timeout` and `lost_answer` faults hold a call; tests record the hold instead of waiting.
+    let hold: @Sendable (Double) -> Void
 
     /// Loads the state file (a fresh state when there is none). `clock` is the time everything is measured
-    /// by: tests move it instead of waiting.
+    /// by: tests move it instead of waiting. `callbacks` carries MBANKING's callbacks as `dispatcher` carries
+    /// TMoney Online's notifications.
     public init(
         configuration: SandboxConfiguration, stateFile: StateFile, words: StringTable, dispatcher: any NotificationDispatcher,
-        logger: Logger = Logger(label: "sandbox"), clock: @escaping @Sendable () -> Timestamp = { .now() }
+        callbacks: any CallbackDispatcher, logger: Logger = Logger(label: "sandbox"),
+        clock: @escaping @Sendable () -> Timestamp = { .now() },
+        hold: @escaping @Sendable (Double) -> Void = { Thread.sleep(forTimeInterval: $0) }
     ) throws(StateFile.Failure) {
         self.configuration = configuration
         self.words = words
         self.logger = logger
         self.file = stateFile
         self.dispatcher = dispatcher
+        self.callbacks = callbacks
         self.clock = clock
+        self.hold = hold
         state = Lock(try stateFile.load(configuration))
     }
 
@@ -38,12 +48,17 @@ public final class TMoneySandbox: Sendable {
         case unknownMerchant(String)
         /// No payment has this key: a forged or stale page.
         case unknownPayment
+        /// No MBANKING prompt with this id is open: it never was, or it has ended.
+        case unknownPrompt
         /// The state file cannot be written: nothing was changed.
         case storage(String)
     }
 
     /// A copy of the state, for the sandbox's own pages.
     public func snapshot() -> SandboxState { state.withLock { $0 } }
+
+    /// A look at the state under the lock, without copying all of it.
+    func read<T>(_ body: (SandboxState) -> T) -> T { state.withLock { body($0) } }
 
     // MARK: - Session ids
 
@@ -133,15 +148,31 @@ public final class TMoneySandbox: Sendable {
         }
     }
 
-    /// Runs `body` on a copy of the state under the lock, saves the copy, and only then makes it the state:
-    /// a change that cannot be saved never happened. The notifications it produced go out after the lock is
-    /// released (one sent `before_return` may take seconds, and must not hold up other shoppers).
+    /// What a change sends once it is saved: TMoney Online's notifications and MBANKING's callbacks.
+    struct Outbound {
+        var notifications: [NotificationPlan] = []
+        var callbacks: [CallbackPlan] = []
+    }
+
+    /// A change that sends only notifications (see `changeSending`).
     func change<Result>(
         _ body: (inout SandboxState, Timestamp) throws(Failure) -> (Result, [NotificationPlan])
     ) throws(Failure) -> Result {
+        try changeSending { state, now throws(Failure) in
+            let (result, plans) = try body(&state, now)
+            return (result, Outbound(notifications: plans))
+        }
+    }
+
+    /// Runs `body` on a copy of the state under the lock, saves the copy, and only then makes it the state:
+    /// a change that cannot be saved never happened. The notifications and callbacks it produced go out after
+    /// the lock is released (one sent `before_return` may take seconds, and must not hold up other shoppers).
+    func changeSending<Result>(
+        _ body: (inout SandboxState, Timestamp) throws(Failure) -> (Result, Outbound)
+    ) throws(Failure) -> Result {
         let now = clock()
         let outcome: Result
-        let plans: [NotificationPlan]
+        let plans: Outbound
         do {
             (outcome, plans) = try state.withLock { current in
                 var next = current
@@ -162,7 +193,8 @@ public final class TMoneySandbox: Sendable {
         } catch {
             throw .storage("\(error)")
         }
-        for plan in plans { dispatcher.dispatch(plan) }
+        for plan in plans.notifications { dispatcher.dispatch(plan) }
+        for plan in plans.callbacks { callbacks.dispatch(plan) }
         return outcome
     }
 

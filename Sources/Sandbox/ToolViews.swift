@@ -37,10 +37,36 @@ enum ToolViews {
             }
             return row
         }
-        return pages.page("index", .en, title: "TMoney Online sandbox", [
+        var context: [String: Any] = [
             "accounts": accounts, "merchants": merchants, "payments": Array(payments), "hasPayments": !payments.isEmpty,
             "sessionLifetime": configuration.sessionLifetimeSeconds, "paymentLifetime": configuration.paymentLifetimeSeconds,
-        ])
+        ]
+        if let mbanking = configuration.mbanking { context["mbanking"] = mbankingSection(state, mbanking) }
+        return pages.page("index", .en, title: "TMoney Online sandbox", context)
+    }
+
+    /// Partners' balances and the most recent MBANKING requests, newest first.
+    private static func mbankingSection(_ state: SandboxState, _ mbanking: MBankingConfiguration) -> [String: Any] {
+        let partners = mbanking.partners.map { partner -> [String: Any] in
+            [
+                "id": partner.id, "name": partner.name, "user": partner.user, "callbackURL": partner.callbackURL,
+                "callback": partner.callback.description,
+                "balance": Amount.formatted(francs: state.mbanking.partnerBalances[partner.id] ?? partner.openingBalance),
+            ]
+        }
+        let requests = state.mbanking.requests.values.sorted { ($0.receivedAt, $0.refTmoney) > ($1.receivedAt, $1.refTmoney) }
+            .prefix(recentPayments).map { request -> [String: Any] in
+                [
+                    "receivedAt": request.receivedAt.iso8601, "partner": request.partnerID, "idRequete": request.idRequete,
+                    "type": request.kindText, "phone": request.phone, "amount": Amount.formatted(francs: request.amount),
+                    "status": request.statusText, "code": request.code, "message": request.message, "refTmoney": request.refTmoney,
+                ]
+            }
+        return [
+            "partners": partners, "requests": Array(requests), "hasRequests": !requests.isEmpty,
+            "tokenLifetime": mbanking.tokenLifetimeSeconds, "promptLifetime": mbanking.promptLifetimeSeconds,
+            "holdSeconds": mbanking.holdSeconds, "open": state.mbanking.prompts.count,
+        ]
     }
 
     /// `GET /sandbox/sms`: the outbox, newest first.

@@ -8,7 +8,7 @@ import Sandbox
 struct SandboxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandbox",
-        abstract: "Play TMoney Online: session ids, the payment pages, sandbox accounts and notifications.",
+        abstract: "Play TMoney Online and MBANKING: session ids, the payment pages, push-USSD debits, credits, sandbox accounts, notifications and callbacks.",
         subcommands: [Run.self, Reset.self],
         defaultSubcommand: Run.self
     )
@@ -46,7 +46,7 @@ struct SandboxCommand: ParsableCommand {
         @Option(help: "Seconds a session id lives, overriding the configuration's session_lifetime_seconds (180).")
         var sessionLifetime: Int64?
 
-        @Option(help: "Seconds between sweeps that end abandoned payments with EXPIRED_SESSION.")
+        @Option(help: "Seconds between sweeps that end abandoned payments with EXPIRED_SESSION and unanswered prompts with ECHEC.")
         var sweepSeconds: Int = 5
 
         func validate() throws {
@@ -68,9 +68,11 @@ struct SandboxCommand: ParsableCommand {
                 pages = try SandboxPages.bundled()
                 let courier = NotificationCourier(
                     transport: HTTPNotificationTransport(timeoutSeconds: configuration.notificationTimeoutSeconds), logger: logger)
+                let callbacks = CallbackCourier(
+                    transport: HTTPCallbackTransport(timeoutSeconds: configuration.notificationTimeoutSeconds), logger: logger)
                 sandbox = try TMoneySandbox(
                     configuration: configuration, stateFile: StateFile(path: files.state), words: pages.strings,
-                    dispatcher: courier, logger: logger)
+                    dispatcher: courier, callbacks: callbacks, logger: logger)
             } catch {
                 logger.critical("cannot start", metadata: ["error": "\(error)"])
                 throw ExitCode(1)
@@ -88,13 +90,16 @@ struct SandboxCommand: ParsableCommand {
             logger.info("sandbox ready", metadata: [
                 "config": "\(files.configPath)", "state": "\(files.state)", "merchants": "\(configuration.merchants.count)",
                 "accounts": "\(configuration.accounts.count)", "session_lifetime": "\(configuration.sessionLifetimeSeconds)",
+                "mbanking_partners": "\(configuration.mbanking?.partners.count ?? 0)",
             ])
             let interval = sweepSeconds
             Thread.detachNewThread {
-                // A shopper who leaves the payment page still gets the merchant a notification, once it expires.
+                // A shopper who leaves the payment page still gets the merchant a notification, once it expires;
+                // a prompt nobody answers still gets the partner its callback.
                 while true {
                     sleep(UInt32(interval))
                     do { try sandbox.expireAbandonedPayments() } catch { logger.error("sweep failed", metadata: ["error": "\(error)"]) }
+                    do { try sandbox.expireUnansweredPrompts() } catch { logger.error("prompt sweep failed", metadata: ["error": "\(error)"]) }
                 }
             }
             server.run()
@@ -103,7 +108,7 @@ struct SandboxCommand: ParsableCommand {
 
     struct Reset: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Put every account back at its opening balance, unblocked, and forget SMS, sessions and payments.",
+            abstract: "Put every account and partner back at its opening balance, unblocked, and forget SMS, sessions, payments, prompts and MBANKING requests.",
             discussion: "Stop the sandbox first: a running one keeps its state in memory and would write it back.")
 
         @OptionGroup var files: Files
@@ -115,7 +120,7 @@ struct SandboxCommand: ParsableCommand {
             } catch {
                 throw fail("\(error)")
             }
-            print("sandbox state reset: \(files.state) (\(configuration.accounts.count) accounts at their opening balances)")
+            print("sandbox state reset: \(files.state) (\(configuration.accounts.count) accounts and \(configuration.mbanking?.partners.count ?? 0) MBANKING partners at their opening balances)")
         }
     }
 }

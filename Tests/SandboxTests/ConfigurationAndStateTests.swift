@@ -73,7 +73,7 @@ import Testing
         let names = try FileManager.default.contentsOfDirectory(atPath: harness.directory)
         #expect(!names.contains { $0.hasSuffix(".tmp") })
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: harness.statePath))) as? [String: Any])
-        #expect(Set(json.keys) == ["accounts", "sessions", "transactions", "outbox"])
+        #expect(Set(json.keys) == ["accounts", "sessions", "transactions", "outbox", "mbanking"])
         let accounts = try #require(json["accounts"] as? [String: [String: Any]])
         #expect(accounts["90000001"]?["balance"] as? Int == 4_985_000)
         #expect(accounts["90000001"]?["failed_logins"] as? Int == 0)
@@ -135,7 +135,7 @@ import Testing
         #expect(FileManager.default.createFile(atPath: blocker, contents: Data()))
         let sandbox = try TMoneySandbox(
             configuration: harness.sandbox.configuration, stateFile: StateFile(path: blocker + "/state.json"),
-            words: Harness.pages.strings, dispatcher: harness.recorder)
+            words: Harness.pages.strings, dispatcher: harness.recorder, callbacks: harness.callbacks)
         let router = SandboxApp(sandbox: sandbox, pages: Harness.pages).makeRouter()
         let error = #expect(throws: HTTPError.self) {
             try router.respond(to: Request(method: "GET", uri: "/online/online.php?merchantid=" + Harness.merchant))

@@ -19,6 +19,20 @@ final class RecordingDispatcher: NotificationDispatcher {
     func dispatch(_ plan: NotificationPlan) { recorded.withLock { $0.append(plan) } }
 }
 
+/// Takes the sandbox's MBANKING callback plans instead of sending them.
+final class RecordingCallbacks: CallbackDispatcher {
+    private let recorded = Lock<[CallbackPlan]>([])
+    var plans: [CallbackPlan] { recorded.withLock { $0 } }
+    func dispatch(_ plan: CallbackPlan) { recorded.withLock { $0.append(plan) } }
+}
+
+/// Holds nothing: notes how long a fault would have held its call.
+final class RecordingHold: Sendable {
+    private let recorded = Lock<[Double]>([])
+    var holds: [Double] { recorded.withLock { $0 } }
+    func hold(_ seconds: Double) { recorded.withLock { $0.append(seconds) } }
+}
+
 /// The sandbox with its real pages and a state file in a folder of its own, driven through its router
 /// without a socket; notifications are recorded, the clock is the test's.
 final class Harness: @unchecked Sendable {
@@ -29,6 +43,8 @@ final class Harness: @unchecked Sendable {
     let directory: String
     let clock = TestClock()
     let recorder: RecordingDispatcher
+    let callbacks = RecordingCallbacks()
+    let holds = RecordingHold()
     /// Where notifications go: the recorder unless the test sends them for real.
     let dispatcher: any NotificationDispatcher
     private(set) var sandbox: TMoneySandbox
@@ -46,7 +62,7 @@ final class Harness: @unchecked Sendable {
         file.merge(settings) { $1 }
         let configPath = directory + "/sandbox.json"
         try JSONSerialization.data(withJSONObject: file).write(to: URL(fileURLWithPath: configPath))
-        (sandbox, application, router) = try Self.start(configPath: configPath, statePath: directory + "/state.json", clock: clock, dispatcher: self.dispatcher)
+        (sandbox, application, router) = try Self.start(configPath: configPath, statePath: directory + "/state.json", clock: clock, dispatcher: self.dispatcher, callbacks: callbacks, holds: holds)
     }
 
     deinit { try? FileManager.default.removeItem(atPath: directory) }
@@ -56,15 +72,16 @@ final class Harness: @unchecked Sendable {
 
     /// A new sandbox process, as after a restart: same configuration and state file.
     func restart() throws {
-        (sandbox, application, router) = try Self.start(configPath: configPath, statePath: statePath, clock: clock, dispatcher: self.dispatcher)
+        (sandbox, application, router) = try Self.start(configPath: configPath, statePath: statePath, clock: clock, dispatcher: self.dispatcher, callbacks: callbacks, holds: holds)
     }
 
     private static func start(
-        configPath: String, statePath: String, clock: TestClock, dispatcher: any NotificationDispatcher
+        configPath: String, statePath: String, clock: TestClock, dispatcher: any NotificationDispatcher,
+        callbacks: RecordingCallbacks, holds: RecordingHold
     ) throws -> (TMoneySandbox, SandboxApp, Router) {
         let sandbox = try TMoneySandbox(
             configuration: try SandboxConfiguration.load(path: configPath), stateFile: StateFile(path: statePath),
-            words: pages.strings, dispatcher: dispatcher, clock: { clock.now })
+            words: pages.strings, dispatcher: dispatcher, callbacks: callbacks, clock: { clock.now }, hold: { holds.hold($0) })
         let application = SandboxApp(sandbox: sandbox, pages: pages)
         return (sandbox, application, application.makeRouter())
     }

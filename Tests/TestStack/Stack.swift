@@ -146,6 +146,15 @@ public final class Stack: @unchecked Sendable {
                 ["phone": "90000002", "pin": "1234", "name": "Ama Poor", "client_id": "1000000002", "balance": 500],
                 ["phone": "90000003", "pin": "1234", "name": "Yao Block", "client_id": "1000000003", "balance": 100_000],
             ],
+            // TMoney MBANKING, its callbacks going to the stack's Cross.
+            "mbanking": [
+                "jwt_secret": "test-stack-mbanking-jwt-secret-0123456789abcdef",
+                "token_lifetime_seconds": 3600, "prompt_lifetime_seconds": 120, "hold_seconds": 30,
+                "partners": [[
+                    "id": "PARTNER-0001", "user": "cross-dev", "password": "dev-mbanking-password", "name": "Boutique Démo",
+                    "callback_url": "http://127.0.0.1:\(port)/callbacks/tmoney", "balance": 1_000_000,
+                ]],
+            ] as [String: Any],
         ]
         configuration.merge(settings) { $1 }
         try JSONSerialization.data(withJSONObject: configuration, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
