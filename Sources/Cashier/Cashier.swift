@@ -48,6 +48,9 @@ public struct Cashier: Sendable {
     let buttonOrders: MinuteLimit
     /// Calls refused for their address: counted, one log line a minute per address.
     public let refusedSources = SourceCounter()
+    /// Orders whose refund this process left pending (an answer lost): reconciliation asks about them at every
+    /// pass, and about every paid order's less often (a pending refund of another process, or from before a crash).
+    let pendingCredits = Lock<Set<OrderKey>>([])
 
     public init(store: any OrderStore, settings: Settings, clock: @escaping @Sendable () -> Timestamp = { .now() }, logger: Logger = Logger(label: "cross")) {
         self.store = store

@@ -27,7 +27,8 @@ extension Cashier {
     }
 
     /// One pass. With `dryRun`, the operator is asked and nothing is recorded; with `force`, every open attempt is
-    /// asked, due or not. `refundKeys` are orders known to have pending refunds (besides those found).
+    /// asked, due or not. Pending refunds: those this process left pending, or with `includeRefunds` those of every
+    /// paid order.
     public func reconcile(
         via push: any PushOperator, credits: (any CreditOperator)?, dryRun: Bool = false, force: Bool = false, includeRefunds: Bool = true
     ) throws -> ReconciliationReport {
@@ -68,8 +69,9 @@ extension Cashier {
                 }
             }
         }
-        if includeRefunds, let credits {
-            for key in try keys(status: .paid) {
+        if let credits {
+            let known = pendingCredits.withLock { $0 }
+            for key in includeRefunds ? try keys(status: .paid) : Array(known) {
                 guard let order = try store.load(key) else { continue }
                 for refund in order.refunds where refund.status == .pending {
                     report.refundsPending += 1

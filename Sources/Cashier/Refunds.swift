@@ -120,6 +120,7 @@ extension Cashier {
 
     private func recordCheck(_ refund: Refund, of key: OrderKey, result: String) throws -> (order: Order, refund: Refund)? {
         let now = clock()
+        pendingCredits.withLock { _ = $0.insert(key) }
         let updated = try store.update(key) { (order: inout Order) -> (change: OrderChange?, result: Refund?) in
             guard let index = order.refunds.firstIndex(where: { $0.id == refund.id }) else { return (nil, nil) }
             order.refunds[index].lastCheck = AttemptCheck(at: now, result: result, count: (order.refunds[index].lastCheck?.count ?? 0) + 1)
@@ -152,6 +153,7 @@ extension Cashier {
             return (change, order.refunds[index])
         }
         guard let (order, current) = updated, let current else { return nil }
+        if !order.refunds.contains(where: { $0.status == .pending }) { pendingCredits.withLock { _ = $0.remove(key) } }
         var metadata: Logger.Metadata = [
             "ref": "\(order.ref)", "order": "\(order.key)", "refund": "\(current.id)", "status": "\(current.status.rawValue)", "amount": "\(current.amount)",
         ]

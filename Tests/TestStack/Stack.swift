@@ -35,10 +35,12 @@ public final class Stack: @unchecked Sendable {
     /// Cross's configuration is written for this run; `settings` replaces any of its keys.
     /// With `sandbox`, `cross sandbox` plays TMoney (its configuration written for this run, `sandboxSettings`
     /// replacing any of its keys).
-    /// `sandboxMerchant` replaces keys of the sandbox's merchant (a `"scenario"`, say).
+    /// `sandboxMerchant` replaces keys of the sandbox's merchant (a `"scenario"`, say); `mbanking` keys of Cross's
+    /// MBANKING section, `sandboxMBanking` of the sandbox's.
     public init(
         name: String, crossArguments: [String] = [], settings: [String: Any] = [:], environment: [String: String] = [:],
-        crossProcesses: Int = 1, sandbox: Bool = false, sandboxSettings: [String: Any] = [:], sandboxMerchant: [String: Any] = [:]
+        crossProcesses: Int = 1, sandbox: Bool = false, sandboxSettings: [String: Any] = [:], sandboxMerchant: [String: Any] = [:],
+        mbanking: [String: Any] = [:], sandboxMBanking: [String: Any] = [:]
     ) throws {
         self.crossProcesses = crossProcesses
         runDirectory = try Self.makeRunDirectory(name)
@@ -46,10 +48,11 @@ public final class Stack: @unchecked Sendable {
         sandboxPort = try FreePort.allocate()
         self.crossArguments = crossArguments
         try Self.shell([Self.root + "/scripts/nginx-conf", runDirectory, String(port), String(sandboxPort)], output: runDirectory + "/nginx.conf")
-        try Self.writeConfiguration(at: configPath, port: port, sandboxPort: sandboxPort, settings: settings)
+        try Self.writeConfiguration(at: configPath, port: port, sandboxPort: sandboxPort, settings: settings, mbanking: mbanking)
         try startCross(environment: environment)
         if sandbox {
-            try Self.writeSandboxConfiguration(at: runDirectory + "/sandbox.json", port: port, settings: sandboxSettings, merchant: sandboxMerchant)
+            try Self.writeSandboxConfiguration(
+                at: runDirectory + "/sandbox.json", port: port, settings: sandboxSettings, merchant: sandboxMerchant, mbanking: sandboxMBanking)
             self.sandbox = try ManagedProcess(
                 name: "sandbox", executable: Self.crossBinary,
                 arguments: [
@@ -69,7 +72,15 @@ public final class Stack: @unchecked Sendable {
     public static let mbankingPassword = "dev-mbanking-password"
 
     /// A configuration for a test run: data in `data/` beside the file, the sandbox as the gateway.
-    public static func writeConfiguration(at path: String, port: UInt16, sandboxPort: UInt16, settings: [String: Any] = [:]) throws {
+    public static func writeConfiguration(
+        at path: String, port: UInt16, sandboxPort: UInt16, settings: [String: Any] = [:], mbanking overrides: [String: Any] = [:]
+    ) throws {
+        var mbanking: [String: Any] = [
+            "login_url": "http://127.0.0.1:\(sandboxPort)/mbanking", "push_url": "http://127.0.0.1:\(sandboxPort)/mbanking/tmoney-middleware",
+            "credit_url": "http://127.0.0.1:\(sandboxPort)/mbanking/api/tpcredit", "user": "cross-dev", "password": Self.mbankingPassword,
+            "partner_id": "PARTNER-0001", "timeout_seconds": 5,
+        ]
+        mbanking.merge(overrides) { $1 }
         var configuration: [String: Any] = [
             "merchant_id": "2000000000000001",
             "gateway_url": "http://127.0.0.1:\(sandboxPort)",
@@ -84,11 +95,7 @@ public final class Stack: @unchecked Sendable {
             "link_secret": "stack-link-secret-0123456789",
             "button_secret": "stack-button-secret-0123456789",
             // MBANKING is the sandbox's too (it answers only when the stack starts it).
-            "mbanking": [
-                "login_url": "http://127.0.0.1:\(sandboxPort)/mbanking", "push_url": "http://127.0.0.1:\(sandboxPort)/mbanking/tmoney-middleware",
-                "credit_url": "http://127.0.0.1:\(sandboxPort)/mbanking/api/tpcredit", "user": "cross-dev", "password": Self.mbankingPassword,
-                "partner_id": "PARTNER-0001", "timeout_seconds": 5,
-            ] as [String: Any],
+            "mbanking": mbanking,
             "mbanking_callback_allowlist": ["127.0.0.1", "::1"],
         ]
         configuration.merge(settings) { $1 }
@@ -107,6 +114,31 @@ public final class Stack: @unchecked Sendable {
             throw HTTPClientError(description: "order \(ref) not created: \(result.status) \(result.text)")
         }
         return order
+    }
+
+    /// The order once its status is `status` (asked every 50 ms), or nil if it is not within `timeout` seconds.
+    public func order(_ ref: String, becomes status: String, timeout: Double = 20) throws -> [String: Any]? {
+        let deadline = Date().addingTimeInterval(timeout)
+        repeat {
+            if let order = try order(ref), order["status"] as? String == status { return order }
+            usleep(50_000)
+        } while Date() < deadline
+        return nil
+    }
+
+    /// A JSON call to the sandbox (its prompts, faults): the status and the parsed body.
+    public func sandboxJSON(_ method: String, _ target: String, _ body: String? = nil) throws -> (status: Int, json: Any?) {
+        let result = try HTTPClient.request(
+            port: sandboxPort, method: method, target: target, headers: body == nil ? [] : [("Content-Type", "application/json")],
+            body: Array((body ?? "").utf8))
+        return (result.status, try? JSONSerialization.jsonObject(with: Data(result.body)))
+    }
+
+    /// A sandbox account's balance, from the sandbox's state file.
+    public func sandboxBalance(_ phone: String) throws -> Int64? {
+        let state = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: runDirectory + "/sandbox-state.json"))) as? [String: Any]
+        let accounts = state?["accounts"] as? [String: Any]
+        return ((accounts?[phone] as? [String: Any])?["balance"] as? NSNumber)?.int64Value
     }
 
     /// The order as the API returns it, or nil if there is none.
@@ -130,12 +162,24 @@ public final class Stack: @unchecked Sendable {
     }
 
     /// The sandbox's merchant 2000000000000001 notifies this stack's Cross; the three documented accounts.
-    public static func writeSandboxConfiguration(at path: String, port: UInt16, settings: [String: Any] = [:], merchant: [String: Any] = [:]) throws {
+    /// `mbanking` replaces keys of the sandbox's MBANKING section (`hold_seconds`, say).
+    public static func writeSandboxConfiguration(
+        at path: String, port: UInt16, settings: [String: Any] = [:], merchant: [String: Any] = [:], mbanking: [String: Any] = [:]
+    ) throws {
         var merchantEntry: [String: Any] = [
             "merchant_id": "2000000000000001", "name": "Boutique Démo", "allowed_addresses": ["127.0.0.1", "::1"],
             "notification_url": "http://127.0.0.1:\(port)/notify",
         ]
         merchantEntry.merge(merchant) { $1 }
+        var mbankingSection: [String: Any] = [
+            "jwt_secret": "test-stack-mbanking-jwt-secret-0123456789abcdef",
+            "token_lifetime_seconds": 3600, "prompt_lifetime_seconds": 120, "hold_seconds": 30,
+            "partners": [[
+                "id": "PARTNER-0001", "user": "cross-dev", "password": Self.mbankingPassword, "name": "Boutique Démo",
+                "callback_url": "http://127.0.0.1:\(port)/callbacks/tmoney", "balance": 1_000_000,
+            ]],
+        ]
+        mbankingSection.merge(mbanking) { $1 }
         var configuration: [String: Any] = [
             "session_lifetime_seconds": 180,
             "payment_lifetime_seconds": 600,
@@ -147,14 +191,7 @@ public final class Stack: @unchecked Sendable {
                 ["phone": "90000003", "pin": "1234", "name": "Yao Block", "client_id": "1000000003", "balance": 100_000],
             ],
             // TMoney MBANKING, its callbacks going to the stack's Cross.
-            "mbanking": [
-                "jwt_secret": "test-stack-mbanking-jwt-secret-0123456789abcdef",
-                "token_lifetime_seconds": 3600, "prompt_lifetime_seconds": 120, "hold_seconds": 30,
-                "partners": [[
-                    "id": "PARTNER-0001", "user": "cross-dev", "password": "dev-mbanking-password", "name": "Boutique Démo",
-                    "callback_url": "http://127.0.0.1:\(port)/callbacks/tmoney", "balance": 1_000_000,
-                ]],
-            ] as [String: Any],
+            "mbanking": mbankingSection,
         ]
         configuration.merge(settings) { $1 }
         try JSONSerialization.data(withJSONObject: configuration, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))

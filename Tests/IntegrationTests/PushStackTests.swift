@@ -1,0 +1,110 @@
+import Foundation
+import Testing
+import TestStack
+
+/// Paying from the phone, refunds and reconciliation through a real nginx, `cross serve` and `cross sandbox`
+/// playing MBANKING: signed JWTs, prompts on the shopper's phone, callbacks, check-transaction and credits
+/// that move real sandbox balances.
+@Suite(.serialized) struct PushStackTests {
+    static func push(_ stack: Stack, _ ref: String, phone: String = "90 00 00 01") throws -> HTTPResult {
+        try HTTPClient.json(stack.port, "POST", "/api/orders/\(ref)/push", #"{"phone":"\#(phone)"}"#, apiKey: Stack.apiKey)
+    }
+
+    /// The prompt waiting on `phone`, as the sandbox's JSON test API shows it.
+    static func prompt(_ stack: Stack, phone: String = "90000001") throws -> [String: Any] {
+        let prompts = try stack.sandboxJSON("GET", "/sandbox/api/prompts?phone=" + phone).json as? [[String: Any]]
+        return try #require(prompts?.first, "a prompt on \(phone)")
+    }
+
+    static func refund(_ stack: Stack, _ ref: String, amount: Int, key: String) throws -> HTTPResult {
+        try HTTPClient.request(
+            port: stack.port, method: "POST", target: "/api/orders/\(ref)/refunds",
+            headers: [("Content-Type", "application/json"), ("Authorization", "Bearer " + Stack.apiKey), ("Idempotency-Key", key)],
+            body: Array(#"{"amount":\#(amount),"reason":"retour"}"#.utf8))
+    }
+
+    @Test func paidFromThePhoneThenRefundedToTheSameAccount() throws {
+        let stack = try Stack(name: "push", sandbox: true)
+        defer { stack.stop() }
+        try stack.createOrder("PUSH-1", amount: 15000)
+        let pushed = try Self.push(stack, "PUSH-1")
+        #expect(pushed.status == 202, "\(pushed.text)")
+        let before = try #require(try stack.sandboxBalance("90000001"))
+        let prompt = try Self.prompt(stack)
+        #expect(prompt["amount"] as? Int == 15000)
+        #expect(prompt["merchant"] as? String == "Boutique Démo")
+        // A second call while the prompt waits sends no second debit.
+        #expect(try Self.push(stack, "PUSH-1").status == 202)
+        #expect((try stack.sandboxJSON("GET", "/sandbox/api/prompts?phone=90000001").json as? [Any])?.count == 1)
+
+        let approved = try stack.sandboxJSON("POST", "/sandbox/api/prompts/\(prompt["id"] as! String)", #"{"pin":"1234"}"#)
+        #expect((approved.json as? [String: Any])?["status"] as? String == "SUCCES")
+        let paid = try #require(try stack.order("PUSH-1", becomes: "paid"), "paid once the callback is confirmed")
+        #expect((paid["payment"] as? [String: Any])?["mobile"] as? String == "22890000001")
+        #expect(try stack.sandboxBalance("90000001") == before - 15000)
+        let log = stack.cross!.log
+        #expect(log.contains("callback received ref=PUSH-1") || log.contains("callback received") && log.contains("ref=PUSH-1"))
+        #expect(log.contains("source=callback"))
+        #expect(!log.contains(Stack.mbankingPassword), "no MBANKING password in the log")
+
+        let refunded = try Self.refund(stack, "PUSH-1", amount: 5000, key: "refund-1")
+        #expect(refunded.status == 201, "\(refunded.text)")
+        let refund = try #require(try JSONSerialization.jsonObject(with: Data(refunded.body)) as? [String: Any])
+        #expect(refund["status"] as? String == "succeeded")
+        #expect(try stack.sandboxBalance("90000001") == before - 10000)
+        // The same key again: the same refund, no second credit.
+        let again = try Self.refund(stack, "PUSH-1", amount: 5000, key: "refund-1")
+        #expect(again.status == 200)
+        #expect(try stack.sandboxBalance("90000001") == before - 10000)
+        #expect(try Self.refund(stack, "PUSH-1", amount: 10001, key: "refund-2").status == 422)
+        let order = try #require(try stack.order("PUSH-1"))
+        #expect(order["refunded_amount"] as? Int == 5000)
+    }
+
+    /// A callback dropped on purpose: reconciliation asks check-transaction and the order is paid within seconds.
+    @Test func aDroppedCallbackIsReconciled() throws {
+        let stack = try Stack(
+            name: "dropped", settings: ["reconciliation_first_check_seconds": 2, "reconciliation_interval_seconds": 0.5], sandbox: true)
+        defer { stack.stop() }
+        try stack.createOrder("PUSH-2", amount: 2500)
+        #expect(try Self.push(stack, "PUSH-2").status == 202)
+        let prompt = try Self.prompt(stack)
+        let approved = try stack.sandboxJSON("POST", "/sandbox/api/prompts/\(prompt["id"] as! String)", #"{"pin":"1234","callback":"drop"}"#)
+        #expect((approved.json as? [String: Any])?["status"] as? String == "SUCCES")
+        #expect(try stack.order("PUSH-2", becomes: "paid", timeout: 30) != nil)
+        #expect(stack.cross!.log.contains("source=reconciliation"))
+        #expect(!stack.cross!.log.contains("callback received"))
+    }
+
+    /// The API's own failures: a revoked token is renewed once; a credit made whose answer never came is found by
+    /// check-transaction and never sent again.
+    @Test func aRevokedTokenAndALostCreditAnswer() throws {
+        let stack = try Stack(
+            name: "faults", settings: ["reconciliation_first_check_seconds": 1, "reconciliation_interval_seconds": 0.5], sandbox: true,
+            mbanking: ["timeout_seconds": 1.5], sandboxMBanking: ["hold_seconds": 3])
+        defer { stack.stop() }
+        try stack.createOrder("PUSH-3", amount: 15000)
+        #expect(try Self.push(stack, "PUSH-3").status == 202)
+        #expect(try stack.sandboxJSON("DELETE", "/sandbox/api/mbanking/tokens").status == 200)
+        _ = try stack.sandboxJSON("POST", "/sandbox/api/prompts/\(try Self.prompt(stack)["id"] as! String)", #"{"pin":"1234"}"#)
+        #expect(try stack.order("PUSH-3", becomes: "paid") != nil, "the callback's status call logged in again after the 401")
+        #expect(stack.cross!.log.contains("mbanking token refused: logging in again"))
+
+        let before = try #require(try stack.sandboxBalance("90000001"))
+        #expect(try stack.sandboxJSON("POST", "/sandbox/api/mbanking/faults", #"{"fault":"lost_answer","on":"credit"}"#).status == 200)
+        let lost = try Self.refund(stack, "PUSH-3", amount: 3000, key: "lost")
+        #expect(lost.status == 201)
+        #expect((try JSONSerialization.jsonObject(with: Data(lost.body)) as? [String: Any])?["status"] as? String == "pending")
+        #expect(try stack.sandboxBalance("90000001") == before + 3000, "the credit was made")
+        // Reconciliation finds it made: succeeded, and the money moved once.
+        let deadline = Date().addingTimeInterval(20)
+        var status = "pending"
+        while status == "pending" && Date() < deadline {
+            let refunds = try stack.order("PUSH-3")?["refunds"] as? [[String: Any]]
+            status = refunds?.first?["status"] as? String ?? "?"
+            usleep(100_000)
+        }
+        #expect(status == "succeeded")
+        #expect(try stack.sandboxBalance("90000001") == before + 3000)
+    }
+}
