@@ -24,10 +24,13 @@ public struct Cashier: Sendable {
         public var buttonOrdersPerMinute: Int
         /// When open push attempts and refunds are asked about.
         public var reconciliation: ReconciliationSchedule
+        /// Caps on payouts.
+        public var payoutLimits: PayoutLimits
 
         public init(
             policy: OrderPolicy, orderLifetimeSeconds: Int64, raisesWebhooks: Bool, attemptLimits: OrderLifecycle.AttemptLimits = .unlimited,
-            operatorCallsAtOnce: Int = 4, buttonOrdersPerMinute: Int = 60, reconciliation: ReconciliationSchedule = ReconciliationSchedule()
+            operatorCallsAtOnce: Int = 4, buttonOrdersPerMinute: Int = 60, reconciliation: ReconciliationSchedule = ReconciliationSchedule(),
+            payoutLimits: PayoutLimits = PayoutLimits(perPayout: 500_000, perDay: 2_000_000)
         ) {
             self.policy = policy
             self.orderLifetimeSeconds = orderLifetimeSeconds
@@ -36,10 +39,13 @@ public struct Cashier: Sendable {
             self.operatorCallsAtOnce = operatorCallsAtOnce
             self.buttonOrdersPerMinute = buttonOrdersPerMinute
             self.reconciliation = reconciliation
+            self.payoutLimits = payoutLimits
         }
     }
 
     public let store: any OrderStore
+    /// Where payouts live (the flat-file store is both); nil: no payouts.
+    public let payouts: (any PayoutStore)?
     public let settings: Settings
     let clock: @Sendable () -> Timestamp
     let logger: Logger
@@ -54,6 +60,7 @@ public struct Cashier: Sendable {
 
     public init(store: any OrderStore, settings: Settings, clock: @escaping @Sendable () -> Timestamp = { .now() }, logger: Logger = Logger(label: "cross")) {
         self.store = store
+        payouts = store as? any PayoutStore
         self.settings = settings
         self.clock = clock
         self.logger = logger

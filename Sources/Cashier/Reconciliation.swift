@@ -17,6 +17,8 @@ extension Cashier {
         public var failedCalls = 0
         public var refundsPending = 0
         public var refundsSettled = 0
+        public var payoutsPending = 0
+        public var payoutsSettled = 0
         /// What a dry run would have applied, or what was applied: a line per attempt asked about.
         public var lines: [String] = []
         /// TMoney Online orders pending past their session's lifetime: no status call exists; check them in TMoney's
@@ -83,11 +85,22 @@ extension Cashier {
                 }
             }
         }
-        if report.checked > 0 || report.refundsPending > 0 {
+        if let credits, let payouts {
+            for payout in try payouts.allPayouts() where payout.status == .pending {
+                report.payoutsPending += 1
+                guard !dryRun, force || settings.reconciliation.isDue(startedAt: payout.updatedAt, lastCheck: payout.lastCheck, at: now) else { continue }
+                if let settled = try settle(payout: payout.reference, via: credits), settled.status != .pending {
+                    report.payoutsSettled += 1
+                    report.lines.append("payout \(payout.reference)\t\(settled.status.rawValue)")
+                }
+            }
+        }
+        if report.checked > 0 || report.refundsPending > 0 || report.payoutsPending > 0 {
             logger.info("reconciliation pass", metadata: [
                 "open": "\(report.open)", "checked": "\(report.checked)", "changed": "\(report.changed.values.reduce(0, +))",
                 "pending": "\(report.stillPending)", "failed_calls": "\(report.failedCalls)", "refunds_pending": "\(report.refundsPending)",
-                "refunds_settled": "\(report.refundsSettled)", "dry_run": "\(dryRun)",
+                "refunds_settled": "\(report.refundsSettled)", "payouts_pending": "\(report.payoutsPending)",
+                "payouts_settled": "\(report.payoutsSettled)", "dry_run": "\(dryRun)",
             ])
         }
         return report

@@ -56,34 +56,19 @@ extension Cashier {
         }
     }
 
-    /// How long after a credit was sent an operator that does not know it is believed: longer than any timeout.
-    public static let resendAfterSeconds: Int64 = 60
-
     /// Moves a pending refund on: its credit sent if it never was; else a status call first, and the credit sent
     /// again only when the operator says it has no such request. Nil when there is no such refund.
     @discardableResult
     public func settle(refund id: String, of key: OrderKey, via credits: any CreditOperator) throws -> (order: Order, refund: Refund)? {
         guard let order = try store.load(key), let refund = order.refund(id: id) else { return nil }
         guard refund.status == .pending else { return (order, refund) }
-        if refund.sends > 0 {
-            // The credit left at least once: only the operator knows whether it arrived.
-            let answer = credits.status(ofRequest: refund.creditReference)
-            switch answer {
-            case .success(.unknown):
-                // Never arrived, or not recorded yet: sent again under the same reference, but only once the last
-                // send is long past any answer it could still get.
-                if clock().seconds - refund.updatedAt.seconds < Self.resendAfterSeconds {
-                    return try recordCheck(refund, of: key, result: "unknown: sent again after \(Self.resendAfterSeconds) s")
-                }
-            case .success(.pending):
-                return try recordCheck(refund, of: key, result: "pending")
-            case .failure(let failure):
-                return try recordCheck(refund, of: key, result: Self.describe(failure))
-            case .success(.succeeded(let transaction)):
-                return try finish(refund, of: key, .succeeded, operatorReference: transaction.reference, failure: nil)
-            case .success(.failed(let code, let message)):
-                return try finish(refund, of: key, .failed, operatorReference: nil, failure: "\(code) \(message)")
-            }
+        // The credit left at least once: only the operator knows whether it arrived.
+        let status = refund.sends > 0 ? credits.status(ofRequest: refund.creditReference) : nil
+        switch CreditStep.next(sends: refund.sends, lastSentAt: refund.updatedAt, status: status, at: clock()) {
+        case .send: break
+        case .wait(let result): return try recordCheck(refund, of: key, result: result)
+        case .succeeded(let reference): return try finish(refund, of: key, .succeeded, operatorReference: reference, failure: nil)
+        case .failed(let failure): return try finish(refund, of: key, .failed, operatorReference: nil, failure: failure)
         }
         // Recorded before it leaves: a crash from here on leaves `sends` counted, and the next pass asks first.
         let now = clock()

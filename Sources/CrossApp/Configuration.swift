@@ -76,6 +76,8 @@ public struct Configuration: Sendable {
     /// How often the reconciliation job looks for open push attempts and refunds, and when it first asks about one.
     public var reconciliationIntervalSeconds: Double
     public var reconciliation: ReconciliationSchedule
+    /// Caps on payouts: per payout and per UTC day, in francs.
+    public var payoutLimits: PayoutLimits
 
     // MARK: - What each part of Cross is given
 
@@ -89,7 +91,8 @@ public struct Configuration: Sendable {
         Cashier.Settings(
             policy: orderPolicy, orderLifetimeSeconds: orderExpirySeconds, raisesWebhooks: !webhooks.isEmpty,
             attemptLimits: OrderLifecycle.AttemptLimits(perOrder: attemptsPerOrder, perMinute: attemptsPerMinute),
-            operatorCallsAtOnce: gatewayConcurrency, buttonOrdersPerMinute: buttonOrdersPerMinute, reconciliation: reconciliation)
+            operatorCallsAtOnce: gatewayConcurrency, buttonOrdersPerMinute: buttonOrdersPerMinute, reconciliation: reconciliation,
+            payoutLimits: payoutLimits)
     }
 
     public var tmoneyOnline: TMoneyOnline.Settings {
@@ -156,6 +159,8 @@ public struct Configuration: Sendable {
         var mbanking_callback_allowlist: [String]?
         var reconciliation_interval_seconds: Double?
         var reconciliation_first_check_seconds: Int64?
+        var payout_max_amount: Int64?
+        var payout_daily_limit: Int64?
 
         struct MBankingFile: Decodable {
             var login_url: String
@@ -331,6 +336,10 @@ public struct Configuration: Sendable {
         reconciliationIntervalSeconds = try bounded(file.reconciliation_interval_seconds, default: 5, in: 0.1...3600, key: "reconciliation_interval_seconds", problem: "must be 0.1 to 3600")
         reconciliation = ReconciliationSchedule(
             firstAfter: try bounded(file.reconciliation_first_check_seconds, default: 15, in: 1...3600, key: "reconciliation_first_check_seconds", problem: "must be 1 to 3600"))
+        let perPayout = try bounded(file.payout_max_amount, default: 500_000, in: 1...Amount.maximum, key: "payout_max_amount", problem: "must be 1 to \(Amount.maximum) francs")
+        payoutLimits = PayoutLimits(
+            perPayout: perPayout,
+            perDay: try bounded(file.payout_daily_limit, default: 2_000_000, in: perPayout...Amount.maximum, key: "payout_daily_limit", problem: "must be payout_max_amount (\(perPayout)) to \(Amount.maximum) francs"))
         if mode == .production { try ProductionChecks.check(self) }
     }
 

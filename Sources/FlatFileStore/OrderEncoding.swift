@@ -1,3 +1,4 @@
+import Foundation
 import OrderStorage
 import Payments
 import Support
@@ -154,7 +155,7 @@ extension JSONBytes {
     }
 
     static func encode(_ event: OutboxEvent) -> [UInt8] {
-        var json = JSONBytes(capacity: 1024 + event.order.events.count * 400)
+        var json = JSONBytes(capacity: 1024 + (event.order?.events.count ?? 0) * 400)
         json.object { json in
             json.field("created_at", event.createdAt.iso8601)
             json.key("deliveries")
@@ -169,11 +170,24 @@ extension JSONBytes {
                 }
             }
             json.field("id", event.id)
-            json.key("order")
-            json.write(event.order)
+            if let order = event.order {
+                json.key("order")
+                json.write(order)
+            }
+            if let payout = event.payout {
+                json.key("payout")
+                json.raw(JSONBytes.encoded(payout))
+            }
             json.field("type", event.type)
         }
         return json.bytes
+    }
+
+    /// A value that is rarely written (a payout) through Foundation's encoder, keys sorted as everywhere here.
+    static func encoded<T: Encodable>(_ value: T) -> [UInt8] {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        return Array((try? encoder.encode(value)) ?? Data("null".utf8))
     }
 
     mutating func write(_ order: Order) {

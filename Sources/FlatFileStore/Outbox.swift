@@ -29,20 +29,26 @@ struct Outbox: WebhookOutbox {
         Folder.allCases.first { FileSystem.exists(path(id, $0)) }
     }
 
-    /// Adds the event to `pending`, unless it is already somewhere in the outbox.
-    func create(_ event: OutboxEvent) throws(StoreError) {
+    /// Adds the event to `pending`, unless it is already somewhere in the outbox. `sync`: durable before this
+    /// returns (an event no journal record can make again).
+    func create(_ event: OutboxEvent, sync: Bool = false) throws(StoreError) {
         guard find(event.id) == nil else { return }
-        try save(event, in: .pending)
+        try save(event, in: .pending, sync: sync)
     }
 
     /// Writes the event into `folder` (replacing its file there) and removes it from every other folder.
     public func save(_ event: OutboxEvent, in folder: Folder) throws(StoreError) {
+        try save(event, in: folder, sync: false)
+    }
+
+    func save(_ event: OutboxEvent, in folder: Folder, sync: Bool) throws(StoreError) {
         let final = path(event.id, folder)
         let temporary = final + ".tmp.\(getpid())"
         let bytes = JSONBytes.encode(event) + [UInt8(ascii: "\n")]
         unlink(temporary)
-        try FileSystem.writeNewFile(temporary, bytes, sync: false)
+        try FileSystem.writeNewFile(temporary, bytes, sync: sync)
         try FileSystem.rename(temporary, final)
+        if sync { try FileSystem.syncDirectory(directory + "/" + folder.rawValue) }
         for other in Folder.allCases where other != folder { unlink(path(event.id, other)) }
     }
 

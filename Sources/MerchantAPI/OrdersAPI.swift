@@ -36,6 +36,7 @@ public struct OrdersAPI: Sendable {
         router.post("/api/orders") { [self] in try createOrder($0) }
         router.get("/api/orders/:ref") { [self] in try getOrder($0) }
         addPaymentRoutes(to: &router)
+        addPayoutRoutes(to: &router)
     }
 
     func createOrder(_ request: Request) throws -> Response {

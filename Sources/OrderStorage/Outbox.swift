@@ -7,8 +7,14 @@ public struct OutboxEvent: Sendable, Codable, Equatable {
     public let id: String
     public let type: String
     public let createdAt: Timestamp
-    public let order: Order
+    /// The order as it then was (`order.…` and `refund.…` events), or
+    public let order: Order?
+    /// the payout as it then was (`payout.…` events).
+    public let payout: Payout?
     public var deliveries: [Delivery]
+
+    /// What the event is about, for the log: the order's purchaseref or the payout's reference.
+    public var subject: String { order?.ref ?? payout.map { "payout " + $0.reference } ?? "" }
 
     public struct Delivery: Sendable, Codable, Equatable {
         public let endpoint: String
@@ -38,8 +44,21 @@ public struct OutboxEvent: Sendable, Codable, Equatable {
         self.type = type
         self.createdAt = createdAt
         self.order = order
+        payout = nil
         self.deliveries = deliveries
     }
+
+    public init(id: String, type: String, createdAt: Timestamp, payout: Payout, deliveries: [Delivery] = []) {
+        self.id = id
+        self.type = type
+        self.createdAt = createdAt
+        order = nil
+        self.payout = payout
+        self.deliveries = deliveries
+    }
+
+    /// The id of the event raised by the change that took a payout to `revision`: `payout-<key>-<revision>`.
+    public static func id(payout key: OrderKey, revision: Int) -> String { "payout-" + id(key, revision: revision) }
 
     /// The id of the event raised by the change that took `key` to `revision`.
     public static func id(_ key: OrderKey, revision: Int) -> String {
@@ -50,7 +69,7 @@ public struct OutboxEvent: Sendable, Codable, Equatable {
     enum CodingKeys: String, CodingKey {
         case id, type
         case createdAt = "created_at"
-        case order, deliveries
+        case order, payout, deliveries
     }
 }
 

@@ -99,3 +99,29 @@ extension Order {
     public func refund(idempotencyKey: String) -> Refund? { refunds.first { $0.idempotencyKey == idempotencyKey } }
     public func refund(id: String) -> Refund? { refunds.first { $0.id == id } }
 }
+
+/// What to do next with a credit (a refund's, a payout's) that is still pending: the one rule that keeps a credit
+/// from being paid twice. A credit never sent is sent. One sent at least once is asked about first, and sent
+/// again only when the operator does not know it and the last send is older than `resendAfterSeconds`.
+public enum CreditStep: Sendable, Equatable {
+    case send
+    /// Nothing final: recorded as the last check.
+    case wait(String)
+    case succeeded(operatorReference: String)
+    case failed(String)
+
+    public static let resendAfterSeconds: Int64 = 60
+
+    /// `status` is nil for a credit never sent (no call needed).
+    public static func next(sends: Int, lastSentAt: Timestamp, status: Result<RequestStatus, OperatorFailure>?, at now: Timestamp) -> CreditStep {
+        guard sends > 0, let status else { return .send }
+        switch status {
+        case .success(.unknown):
+            return now.seconds - lastSentAt.seconds < resendAfterSeconds ? .wait("unknown: sent again after \(resendAfterSeconds) s") : .send
+        case .success(.pending): return .wait("pending")
+        case .success(.succeeded(let transaction)): return .succeeded(operatorReference: transaction.reference)
+        case .success(.failed(let code, let message)): return .failed("\(code) \(message)")
+        case .failure(let failure): return .wait("status call failed: \(failure)")
+        }
+    }
+}

@@ -156,7 +156,7 @@ public final class WebhookCourier: BackgroundJob, @unchecked Sendable {
         for index in event.deliveries.indices where event.deliveries[index].deliveredAt == nil {
             guard let endpoint = endpoint(event.deliveries[index].endpoint) else { continue }
             guard Double(event.deliveries[index].nextAttemptAt.seconds) <= clock() else { continue }
-            let bytes = body ?? WebhookMessage.body(event, checkoutURL: links.checkoutURL(for: event.order.key))
+            let bytes = body ?? WebhookMessage.body(event, links: links)
             body = bytes
             let sentAt = clock()
             let time = Int64(sentAt.rounded(.down))
@@ -183,7 +183,7 @@ public final class WebhookCourier: BackgroundJob, @unchecked Sendable {
             delivery.lastStatus = status
             delivery.lastError = problem
             var metadata: Logger.Metadata = [
-                "event": "\(event.id)", "type": "\(event.type)", "ref": "\(event.order.ref)",
+                "event": "\(event.id)", "type": "\(event.type)", "ref": "\(event.subject)",
                 "endpoint": "\(Self.host(endpoint.url))", "status": "\(status.map(String.init) ?? "-")",
                 "attempt": "\(delivery.attempts)",
             ]
@@ -220,7 +220,7 @@ public final class WebhookCourier: BackgroundJob, @unchecked Sendable {
             try outbox.save(event, in: .failed)
             pass.failed.append(event.id)
             logger.error("webhook event set aside as failed: its endpoints are no longer configured", metadata: [
-                "event": "\(event.id)", "type": "\(event.type)", "ref": "\(event.order.ref)",
+                "event": "\(event.id)", "type": "\(event.type)", "ref": "\(event.subject)",
             ])
             return
         }
@@ -228,7 +228,7 @@ public final class WebhookCourier: BackgroundJob, @unchecked Sendable {
             try outbox.save(event, in: .failed)
             pass.failed.append(event.id)
             logger.error("webhook event set aside as failed: not delivered within the give-up period", metadata: [
-                "event": "\(event.id)", "type": "\(event.type)", "ref": "\(event.order.ref)",
+                "event": "\(event.id)", "type": "\(event.type)", "ref": "\(event.subject)",
                 "hours": "\(Double(settings.giveUpSeconds) / 3600)",
             ])
             return

@@ -18,12 +18,34 @@ public enum WebhookMessage {
         let id: String
         let type: String
         let created_at: String
-        let order: APIOrder
+        let order: APIOrder?
+        /// `refund.…` events: the refund that ended.
+        let refund: APIRefund?
+        /// `payout.…` events.
+        let payout: APIPayout?
+
+        func encode(to encoder: any Encoder) throws {
+            var json = encoder.container(keyedBy: NamedKey.self)
+            try json.encode(id, forKey: NamedKey("id"))
+            try json.encode(type, forKey: NamedKey("type"))
+            try json.encode(created_at, forKey: NamedKey("created_at"))
+            if let order { try json.encode(order, forKey: NamedKey("order")) }
+            if let refund { try json.encode(refund, forKey: NamedKey("refund")) }
+            if let payout { try json.encode(payout, forKey: NamedKey("payout")) }
+        }
     }
 
     /// The JSON body: the same bytes for every endpoint and every attempt of the event.
-    static func body(_ event: OutboxEvent, checkoutURL: String) -> [UInt8] {
-        APIOrder.json(Payload(id: event.id, type: event.type, created_at: event.createdAt.iso8601, order: APIOrder(event.order, checkoutURL: checkoutURL)))
+    static func body(_ event: OutboxEvent, links: OrderLink) -> [UInt8] {
+        var refund: APIRefund?
+        if let order = event.order, event.type.hasPrefix("refund.") {
+            // The refund that reached the event's status last, as the order then was.
+            let status = String(event.type.dropFirst("refund.".count))
+            refund = order.refunds.filter { $0.status.rawValue == status }.max { $0.updatedAt < $1.updatedAt }.map { APIRefund($0, of: order) }
+        }
+        return APIOrder.json(Payload(
+            id: event.id, type: event.type, created_at: event.createdAt.iso8601,
+            order: event.order.map { APIOrder($0, checkoutURL: links.checkoutURL(for: $0.key)) }, refund: refund, payout: event.payout.map(APIPayout.init)))
     }
 
     /// `t=<time>,v1=<hex HMAC-SHA256 of "<time>.<body>" keyed with the endpoint's secret>`.

@@ -72,3 +72,9 @@ struct ListenOptions: ParsableArguments {
         return ServerOptions(listen: address, workers: workers, maxBodyBytes: maxBody, unixSocketMode: mode_t(socketMode, radix: 8)!)
     }
 }
+
+/// `text` padded with spaces to `width` characters, on the left when `right` (a column of the command line's tables).
+func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
+    let padding = String(repeating: " ", count: max(0, width - text.count))
+    return right ? padding + text : text + padding
+}

@@ -121,8 +121,3 @@ struct Orders: ParsableCommand {
         }
     }
 }
-
-private func pad(_ text: String, _ width: Int, right: Bool = false) -> String {
-    let padding = String(repeating: " ", count: max(0, width - text.count))
-    return right ? padding + text : text + padding
-}

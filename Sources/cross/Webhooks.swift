@@ -45,7 +45,7 @@ struct Webhooks: ParsableCommand {
                 events.sort { $0.createdAt != $1.createdAt ? $0.createdAt < $1.createdAt : $0.id < $1.id }
                 for event in events {
                     count += 1
-                    print("\(event.id)  \(folder.rawValue)  \(event.type)  \(printable(event.order.ref))  created \(event.createdAt.iso8601)")
+                    print("\(event.id)  \(folder.rawValue)  \(event.type)  \(printable(event.subject))  created \(event.createdAt.iso8601)")
                     if event.deliveries.isEmpty {
                         print("    not attempted yet")
                     }
@@ -121,7 +121,7 @@ struct Webhooks: ParsableCommand {
                 due += 1
             }
             try outbox.save(event, in: .pending)
-            var message = "event \(id) (\(event.type), \(printable(event.order.ref))) is pending again"
+            var message = "event \(id) (\(event.type), \(printable(event.subject))) is pending again"
             message += event.deliveries.isEmpty ? ": every endpoint is due now" : ": \(due) endpoint\(due == 1 ? "" : "s") due now"
             let configured = Set(configuration.webhooks.map(\.url))
             let unknown = event.deliveries.filter { $0.deliveredAt == nil && !configured.contains($0.endpoint) }.map(\.endpoint)

@@ -4,6 +4,7 @@ import Foundation
 import Testing
 @testable import Cashier
 @testable import CrossApp
+@testable import Webhooks
 import OrderStorage
 import Payments
 import Support
@@ -284,6 +285,63 @@ final class ScriptedOperator: PushOperator, CreditOperator, @unchecked Sendable 
         #expect(settled.operatorReference == "CR-3")
     }
 
+    // MARK: - Payouts
+
+    func payout(_ body: String) -> Response { world.api("POST", "/api/payouts", json: body) }
+
+    @Test func aPayoutIsIdempotentByReference() throws {
+        let created = payout(#"{"reference":"PO-1","phone":"+228 91 00 00 01","amount":20000,"description":"Livreur"}"#)
+        #expect(created.status == .created, "\(created.text)")
+        #expect(created.json["status"] as? String == "succeeded")
+        #expect(created.json["phone"] as? String == "22891000001")
+        #expect(op.credits.count == 1)
+        #expect(op.credits[0].amount == 20000)
+        // The same content again, in another written form of the number: the same payout, no second credit.
+        #expect(payout(#"{"reference":"PO-1","phone":"91000001","amount":20000,"description":"Livreur"}"#).status == .ok)
+        #expect(payout(#"{"reference":"PO-1","phone":"91000001","amount":20001,"description":"Livreur"}"#).status == .conflict)
+        #expect(op.credits.count == 1)
+        #expect(world.api("GET", "/api/payouts/PO-1").json["amount"] as? Int == 20000)
+        #expect(world.api("GET", "/api/payouts/PO-none").status == .notFound)
+    }
+
+    @Test("payout requests refused, naming the field", arguments: [
+        (#"{"phone":"90000001","amount":100}"#, "reference"), (#"{"reference":"a b","phone":"90000001","amount":100}"#, "reference"),
+        (#"{"reference":"x","phone":"97000001","amount":100}"#, "phone"), (#"{"reference":"x","phone":"9000","amount":100}"#, "phone"),
+        (#"{"reference":"x","phone":"90000001","amount":0}"#, "amount"), (#"{"reference":"x","phone":"90000001","amount":"100"}"#, "amount"),
+        (#"{"reference":"x","phone":"90000001","amount":500001}"#, "amount"), (#"{"reference":"x","phone":90000001,"amount":100}"#, "phone"),
+    ])
+    func badPayouts(body: String, field: String) throws {
+        let response = payout(body)
+        #expect(response.status == .unprocessableContent)
+        #expect((response.json["fields"] as? [[String: String]])?.map { $0["field"] } == [field], "\(response.text)")
+        #expect(op.credits.isEmpty)
+    }
+
+    /// The day's cap counts every payout that did not fail: 4 × 500,000 is the default 2,000,000.
+    @Test func theDailyCapHolds() throws {
+        for index in 1...4 {
+            #expect(payout(#"{"reference":"CAP-\#(index)","phone":"90000001","amount":500000}"#).status == .created)
+        }
+        let over = payout(#"{"reference":"CAP-5","phone":"90000001","amount":1}"#)
+        #expect(over.status == .unprocessableContent)
+        #expect((over.json["fields"] as? [[String: String]])?.first?["message"]?.contains("payout_daily_limit") == true)
+        #expect(op.credits.count == 4)
+    }
+
+    @Test func aLostPayoutAnswerIsResolvedBeforeAnyResend() throws {
+        let start = Timestamp.now()
+        world.clock.withLock { $0 = start }
+        op.creditAnswer = .failure(.timeout)
+        #expect(payout(#"{"reference":"PO-lost","phone":"90000001","amount":700}"#).json["status"] as? String == "pending")
+        op.set(op.credits[0].reference, .succeeded(OperatorTransaction(reference: "CR-9", amount: 700, currency: "952", phone: "22890000001", occurredAt: "")))
+        world.clock.withLock { $0 = start.adding(seconds: 20) }
+        _ = try world.application.cashier.reconcile(via: op, credits: op)
+        #expect(op.credits.count == 1)
+        let settled = world.api("GET", "/api/payouts/PO-lost").json
+        #expect(settled["status"] as? String == "succeeded")
+        #expect(settled["operator_reference"] as? String == "CR-9")
+    }
+
     // MARK: - Checkout
 
     @Test func theCheckoutOffersThePhoneAndExplainsABadNumber() throws {
@@ -315,5 +373,39 @@ final class ScriptedOperator: PushOperator, CreditOperator, @unchecked Sendable 
         let status = world.send("GET", path + "/status").json
         #expect(status["status"] as? String == "paid")
         #expect((status["url"] as? String)?.hasPrefix("/return/accept?order=") == true)
+    }
+}
+
+/// The webhook events of refunds and payouts, and what their bodies carry.
+@Suite struct CreditWebhookTests {
+    @Test func refundAndPayoutEventsCarryWhatEnded() throws {
+        let op = ScriptedOperator()
+        let world = try World(
+            settings: ["mbanking_callback_allowlist": ["127.0.0.1"], "webhooks": [["url": "https://shop.example.tg/hook", "secret": "webhook-secret-0123456789"]]],
+            mbanking: op)
+        try world.createOrder(["purchaseref": "W-1", "amount": 15000])
+        let reference = try #require((world.api("POST", "/api/orders/W-1/push", json: #"{"phone":"90000001"}"#).json["attempt"] as? [String: Any])?["reference"] as? String)
+        op.set(reference, ScriptedOperator.paid())
+        _ = world.send("POST", "/callbacks/tmoney", json: #"{"idRequete":"\#(reference)","statutRequete":"SUCCES"}"#)
+        _ = world.send("POST", "/api/orders/W-1/refunds", json: #"{"amount":4000}"#, headers: ["Authorization": "Bearer " + World.apiKey, "Idempotency-Key": "w1"])
+        op.creditAnswer = .failure(.refused(code: "4005 Solde partenaire insuffisant"))
+        _ = world.api("POST", "/api/payouts", json: #"{"reference":"W-PO","phone":"90000001","amount":900}"#)
+
+        let outbox = world.store.outbox
+        var events: [OutboxEvent] = []
+        for id in outbox.ids(in: .pending) { if let (event, _) = try outbox.load(id) { events.append(event) } }
+        #expect(Set(events.map(\.type)) == ["order.paid", "refund.succeeded", "payout.failed"])
+        let links = world.application.configuration.links
+        let refundEvent = try #require(events.first { $0.type == "refund.succeeded" })
+        let refundBody = try #require(try JSONSerialization.jsonObject(with: Data(WebhookMessage.body(refundEvent, links: links))) as? [String: Any])
+        #expect((refundBody["refund"] as? [String: Any])?["amount"] as? Int == 4000)
+        #expect((refundBody["order"] as? [String: Any])?["purchaseref"] as? String == "W-1")
+        let payoutEvent = try #require(events.first { $0.type == "payout.failed" })
+        let payoutBody = try #require(try JSONSerialization.jsonObject(with: Data(WebhookMessage.body(payoutEvent, links: links))) as? [String: Any])
+        #expect(payoutBody["order"] == nil)
+        let payout = try #require(payoutBody["payout"] as? [String: Any])
+        #expect(payout["reference"] as? String == "W-PO")
+        #expect(payout["status"] as? String == "failed")
+        #expect((payout["failure"] as? String)?.contains("4005") == true)
     }
 }

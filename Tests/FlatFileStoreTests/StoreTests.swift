@@ -147,7 +147,7 @@ final class Effects: @unchecked Sendable {
         let (event, folder) = try #require(try store.outbox.load(key.hex + "-0000000002"))
         #expect(folder == .pending)
         #expect(event.type == "order.paid")
-        #expect(event.order.status == .paid)
+        #expect(event.order?.status == .paid)
         #expect(woken.all.count == 1)
         // Sent, it leaves pending; a replay of the journal does not raise it again.
         try store.outbox.save(event, in: .sent)

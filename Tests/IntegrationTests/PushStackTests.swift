@@ -61,6 +61,29 @@ import TestStack
         #expect(order["refunded_amount"] as? Int == 5000)
     }
 
+    /// A payout moves money from the partner's account to the number, once, whatever the merchant resends; `cross
+    /// payouts` shows it.
+    @Test func aPayoutReachesTheNumberOnce() throws {
+        let stack = try Stack(name: "payout", settings: ["payout_max_amount": 1_000_000, "payout_daily_limit": 5_000_000], sandbox: true)
+        defer { stack.stop() }
+        let body = #"{"reference":"COURSIER-7","phone":"90 00 00 02","amount":20000,"description":"Livraison Tokoin"}"#
+        let first = try HTTPClient.json(stack.port, "POST", "/api/payouts", body, apiKey: Stack.apiKey)
+        #expect(first.status == 201, "\(first.text)")
+        #expect((try JSONSerialization.jsonObject(with: Data(first.body)) as? [String: Any])?["status"] as? String == "succeeded")
+        #expect(try stack.sandboxBalance("90000002") == 500 + 20000)
+        #expect(try HTTPClient.json(stack.port, "POST", "/api/payouts", body, apiKey: Stack.apiKey).status == 200)
+        #expect(try stack.sandboxBalance("90000002") == 500 + 20000)
+        // Beyond the partner's balance (1,000,000 less this payout), the operator refuses: failed, nothing moved.
+        let big = try HTTPClient.json(stack.port, "POST", "/api/payouts", #"{"reference":"BIG","phone":"90000002","amount":990000}"#, apiKey: Stack.apiKey)
+        #expect(big.status == 201)
+        #expect((try JSONSerialization.jsonObject(with: Data(big.body)) as? [String: Any])?["status"] as? String == "failed")
+        #expect(try stack.sandboxBalance("90000002") == 500 + 20000)
+        let shown = try Faults.cross(["payouts", "list", "--config", stack.configPath])
+        #expect(shown.status == 0)
+        #expect(shown.output.contains("COURSIER-7") && shown.output.contains("succeeded"), "\(shown.output)")
+        #expect(shown.output.contains("BIG") && shown.output.contains("failed"), "\(shown.output)")
+    }
+
     /// A callback dropped on purpose: reconciliation asks check-transaction and the order is paid within seconds.
     @Test func aDroppedCallbackIsReconciled() throws {
         let stack = try Stack(
