@@ -47,6 +47,7 @@ public struct Dashboard: Sendable {
         router.get("/admin/orders.csv") { [self] request in try guarded(request) { _ in try csv(request) } }
         router.get("/admin/orders/:key") { [self] request in try guarded(request) { try order($0, request) } }
         router.get("/admin/totals") { [self] request in try guarded(request) { try totals($0, request) } }
+        router.get("/admin/payouts") { [self] request in try guarded(request) { try payouts($0, request) } }
     }
 
     /// 404 when the dashboard is off, 401 (with the Basic challenge) without the right name and password.
@@ -135,6 +136,28 @@ public struct Dashboard: Sendable {
     }
 }
 
+extension Dashboard {
+    /// `/admin/payouts`: every payout, newest first, with its credit's state.
+    func payouts(_ language: Language, _ request: Request) throws -> Response {
+        let query = AdminQuery(request.query, language: language)
+        let words = pages.strings
+        var context: [String: Any] = ["nav": query.navigation(path: "/admin/payouts")]
+        let payouts = try (store as? any PayoutStore)?.allPayouts() ?? []
+        context["payouts"] = payouts.map { payout -> [String: Any] in
+            var row: [String: Any] = [
+                "created": AdminFormat.time(payout.createdAt), "reference": payout.reference, "phone": payout.phone.displayed,
+                "amount": Amount.formatted(francs: payout.amount), "status": payout.status.rawValue,
+                "statusLabel": words.word("refund_status_" + payout.status.rawValue, language), "description": payout.description,
+                "operatorReference": payout.operatorReference ?? "", "failure": payout.failure ?? "", "sends": String(payout.sends),
+            ]
+            if let check = payout.lastCheck { row["lastCheck"] = AdminFormat.time(check.at) + " · " + check.result }
+            return row
+        }
+        context["paidOut"] = Amount.formatted(francs: payouts.filter { $0.status == .succeeded }.reduce(0) { $0 + $1.amount })
+        return pages.page("admin-payouts", language, title: words.word("admin_payouts", language) + " · Cross", context)
+    }
+}
+
 /// What the list, the CSV and the totals were asked for, from the query string.
 struct AdminQuery {
     var status: OrderStatus?
@@ -202,6 +225,7 @@ struct AdminQuery {
         return [
             "orders": "/admin/orders?lang=" + language.rawValue,
             "totals": "/admin/totals?lang=" + language.rawValue,
+            "payouts": "/admin/payouts?lang=" + language.rawValue,
             "otherLanguage": url(path, page: page, lang: other),
             "otherLanguageCode": other.rawValue,
         ]

@@ -15,7 +15,7 @@ extension Dashboard {
         let path = "/admin/orders/" + (request.routeParameters["key"] ?? "")
         var context: [String: Any] = [
             "nav": [
-                "orders": back, "totals": "/admin/totals?lang=" + language.rawValue,
+                "orders": back, "totals": "/admin/totals?lang=" + language.rawValue, "payouts": "/admin/payouts?lang=" + language.rawValue,
                 "otherLanguage": path + "?lang=" + other.rawValue, "otherLanguageCode": other.rawValue,
             ],
             "backURL": back,
@@ -25,12 +25,32 @@ extension Dashboard {
             return pages.page("admin-message", language, title: words.word("admin_not_found", language), context, status: .notFound)
         }
         context["order"] = Self.fields(order, words, language)
-        context["attempts"] = order.attempts.reversed().map { attempt in
-            [
+        context["attempts"] = order.attempts.reversed().map { attempt -> [String: Any] in
+            var row: [String: Any] = [
                 "issued": AdminFormat.time(attempt.issuedAt), "expires": AdminFormat.time(attempt.expiresAt),
                 "operator": attempt.operator.displayName, "method": attempt.method.rawValue, "session": attempt.shownReference,
+                "phone": attempt.phone?.displayed ?? "",
             ]
+            // A push attempt's last status call (reconciliation, a callback's confirmation).
+            if let check = attempt.lastCheck {
+                row["lastCheck"] = AdminFormat.time(check.at) + " · " + check.result + " (\(check.count))"
+            } else if attempt.method == .push {
+                row["lastCheck"] = words.word(attempt.isSettled(in: order) ? "admin_check_settled" : "admin_check_none", language)
+            }
+            return row
         }
+        context["refunds"] = order.refunds.reversed().map { refund -> [String: Any] in
+            var row: [String: Any] = [
+                "created": AdminFormat.time(refund.createdAt), "id": refund.id, "amount": Amount.formatted(francs: refund.amount),
+                "status": refund.status.rawValue, "statusLabel": words.word("refund_status_" + refund.status.rawValue, language),
+                "phone": refund.phone.displayed, "reason": refund.reason, "operatorReference": refund.operatorReference ?? "",
+                "failure": refund.failure ?? "", "sends": String(refund.sends),
+            ]
+            if let check = refund.lastCheck { row["lastCheck"] = AdminFormat.time(check.at) + " · " + check.result }
+            return row
+        }
+        context["hasRefunds"] = !order.refunds.isEmpty
+        context["refunded"] = Amount.formatted(francs: order.refundedAmount)
         context["notifications"] = order.events.reversed().map { record -> [String: Any] in
             let event = record.event
             var row: [String: Any] = [

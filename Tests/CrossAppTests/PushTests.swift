@@ -409,3 +409,34 @@ final class ScriptedOperator: PushOperator, CreditOperator, @unchecked Sendable 
         #expect((payout["failure"] as? String)?.contains("4005") == true)
     }
 }
+
+/// The dashboard shows each push attempt's last check, an order's refunds, and the payouts.
+@Suite struct CreditDashboardTests {
+    @Test func attemptsRefundsAndPayoutsOnTheDashboard() throws {
+        let op = ScriptedOperator()
+        var settings = Admin.settings
+        settings["mbanking_callback_allowlist"] = ["127.0.0.1"]
+        let world = try World(settings: settings, mbanking: op)
+        let (order, _) = try world.createOrder(["purchaseref": "D-<1>", "amount": 15000])
+        let reference = try #require((world.api("POST", "/api/orders/D-%3C1%3E/push", json: #"{"phone":"90000001"}"#).json["attempt"] as? [String: Any])?["reference"] as? String)
+        var page = Admin.get(world, "/admin/orders/\(order.key.hex)?lang=en").text
+        #expect(page.contains("+228 90 00 00 01"))
+        #expect(page.contains("not checked yet"))
+        op.set(reference, ScriptedOperator.paid())
+        _ = world.send("POST", "/callbacks/tmoney", json: #"{"idRequete":"\#(reference)","statutRequete":"SUCCES"}"#)
+        _ = world.send("POST", "/api/orders/D-%3C1%3E/refunds", json: #"{"amount":2500,"reason":"<b>casse</b>"}"#, headers: ["Authorization": "Bearer " + World.apiKey, "Idempotency-Key": "d1"])
+        page = Admin.get(world, "/admin/orders/\(order.key.hex)?lang=en").text
+        #expect(page.contains("succeeded TM-1 15000 F"), "the attempt's last check")
+        #expect(page.contains(#"id="refunds""#))
+        #expect(page.contains("2 500 F CFA"))
+        #expect(page.contains("&lt;b&gt;casse&lt;/b&gt;"), "a refund's reason is escaped")
+        #expect(!page.contains("<b>casse</b>"))
+        _ = world.api("POST", "/api/payouts", json: #"{"reference":"PO-<x>","phone":"91000001","amount":3000}"#)
+        let payouts = Admin.get(world, "/admin/payouts?lang=en")
+        #expect(payouts.status == .ok)
+        #expect(payouts.text.contains("PO-&lt;x&gt;"))
+        #expect(payouts.text.contains("+228 91 00 00 01"))
+        #expect(payouts.text.contains(#"<strong id="paid-out">3 000 F CFA</strong>"#))
+        #expect(Admin.get(world, "/admin/payouts", authorization: nil).status == .unauthorized)
+    }
+}
