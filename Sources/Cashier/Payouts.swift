@@ -52,7 +52,7 @@ extension Cashier {
         guard payout.status == .pending else { return payout }
         let status = payout.sends > 0 ? credits.status(ofRequest: payout.creditReference) : nil
         let now = clock()
-        switch CreditStep.next(sends: payout.sends, lastSentAt: payout.updatedAt, status: status, at: now) {
+        switch CreditStep.next(sends: payout.sends, lastSentAt: payout.updatedAt, status: status, at: now, resendAfter: settings.reconciliation.creditResendAfter) {
         case .wait(let result):
             return try payouts.update(reference) { current in
                 current.lastCheck = AttemptCheck(at: now, result: result, count: (current.lastCheck?.count ?? 0) + 1)

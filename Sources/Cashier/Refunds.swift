@@ -64,7 +64,7 @@ extension Cashier {
         guard refund.status == .pending else { return (order, refund) }
         // The credit left at least once: only the operator knows whether it arrived.
         let status = refund.sends > 0 ? credits.status(ofRequest: refund.creditReference) : nil
-        switch CreditStep.next(sends: refund.sends, lastSentAt: refund.updatedAt, status: status, at: clock()) {
+        switch CreditStep.next(sends: refund.sends, lastSentAt: refund.updatedAt, status: status, at: clock(), resendAfter: settings.reconciliation.creditResendAfter) {
         case .send: break
         case .wait(let result): return try recordCheck(refund, of: key, result: result)
         case .succeeded(let reference): return try finish(refund, of: key, .succeeded, operatorReference: reference, failure: nil)

@@ -159,6 +159,7 @@ public struct Configuration: Sendable {
         var mbanking_callback_allowlist: [String]?
         var reconciliation_interval_seconds: Double?
         var reconciliation_first_check_seconds: Int64?
+        var credit_resend_after_seconds: Int64?
         var payout_max_amount: Int64?
         var payout_daily_limit: Int64?
 
@@ -334,8 +335,12 @@ public struct Configuration: Sendable {
             throw Invalid("configuration", key: "mbanking_callback_allowlist", problem: "must name Togocom's addresses for MBANKING's callback (it is empty)")
         }
         reconciliationIntervalSeconds = try bounded(file.reconciliation_interval_seconds, default: 5, in: 0.1...3600, key: "reconciliation_interval_seconds", problem: "must be 0.1 to 3600")
+        let timeout = Int64((mbanking?.timeoutSeconds ?? 15).rounded(.up))
         reconciliation = ReconciliationSchedule(
-            firstAfter: try bounded(file.reconciliation_first_check_seconds, default: 15, in: 1...3600, key: "reconciliation_first_check_seconds", problem: "must be 1 to 3600"))
+            firstAfter: try bounded(file.reconciliation_first_check_seconds, default: 15, in: 1...3600, key: "reconciliation_first_check_seconds", problem: "must be 1 to 3600"),
+            creditResendAfter: try bounded(
+                file.credit_resend_after_seconds, default: 60, in: (timeout + 1)...86_400, key: "credit_resend_after_seconds",
+                problem: "must be more than mbanking.timeout_seconds (\(timeout)) and at most 86400: an answer may still come until then"))
         let perPayout = try bounded(file.payout_max_amount, default: 500_000, in: 1...Amount.maximum, key: "payout_max_amount", problem: "must be 1 to \(Amount.maximum) francs")
         payoutLimits = PayoutLimits(
             perPayout: perPayout,

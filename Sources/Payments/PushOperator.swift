@@ -126,11 +126,14 @@ public struct ReconciliationSchedule: Sendable, Equatable {
     public var firstAfter: Int64
     public var maxInterval: Int64
     public var graceSeconds: Int64
+    /// A credit the operator does not know is sent again only this long after its last send (see `CreditStep`).
+    public var creditResendAfter: Int64
 
-    public init(firstAfter: Int64 = 15, maxInterval: Int64 = 600, graceSeconds: Int64 = 30) {
+    public init(firstAfter: Int64 = 15, maxInterval: Int64 = 600, graceSeconds: Int64 = 30, creditResendAfter: Int64 = 60) {
         self.firstAfter = firstAfter
         self.maxInterval = maxInterval
         self.graceSeconds = graceSeconds
+        self.creditResendAfter = creditResendAfter
     }
 
     public func isDue(startedAt: Timestamp, lastCheck: AttemptCheck?, at now: Timestamp) -> Bool {

@@ -102,7 +102,8 @@ extension Order {
 
 /// What to do next with a credit (a refund's, a payout's) that is still pending: the one rule that keeps a credit
 /// from being paid twice. A credit never sent is sent. One sent at least once is asked about first, and sent
-/// again only when the operator does not know it and the last send is older than `resendAfterSeconds`.
+/// again only when the operator does not know it and the last send is older than `resendAfter` seconds (longer than
+/// any answer to it could take: `credit_resend_after_seconds`, 60 by default).
 public enum CreditStep: Sendable, Equatable {
     case send
     /// Nothing final: recorded as the last check.
@@ -110,14 +111,14 @@ public enum CreditStep: Sendable, Equatable {
     case succeeded(operatorReference: String)
     case failed(String)
 
-    public static let resendAfterSeconds: Int64 = 60
-
     /// `status` is nil for a credit never sent (no call needed).
-    public static func next(sends: Int, lastSentAt: Timestamp, status: Result<RequestStatus, OperatorFailure>?, at now: Timestamp) -> CreditStep {
+    public static func next(
+        sends: Int, lastSentAt: Timestamp, status: Result<RequestStatus, OperatorFailure>?, at now: Timestamp, resendAfter: Int64
+    ) -> CreditStep {
         guard sends > 0, let status else { return .send }
         switch status {
         case .success(.unknown):
-            return now.seconds - lastSentAt.seconds < resendAfterSeconds ? .wait("unknown: sent again after \(resendAfterSeconds) s") : .send
+            return now.seconds - lastSentAt.seconds < resendAfter ? .wait("unknown: sent again after \(resendAfter) s") : .send
         case .success(.pending): return .wait("pending")
         case .success(.succeeded(let transaction)): return .succeeded(operatorReference: transaction.reference)
         case .success(.failed(let code, let message)): return .failed("\(code) \(message)")
