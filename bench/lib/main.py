@@ -119,7 +119,12 @@ def main():
             ok = soak.run(stack, tools, machine, soak_minutes)
         else:
             import bench
-            ok = bench.run(stack, settings, tools, machine)
+            import push
+            # BENCH_ROWS=push: only the rows of paying from the phone (PUSH=0: without them).
+            only_push = os.environ.get("BENCH_ROWS", "") == "push"
+            ok = only_push or bench.run(stack, settings, tools, machine)
+            if os.environ.get("PUSH", "1") != "0":
+                ok = push.run(stack, tools) and ok
     except KeyboardInterrupt:
         log("interrupted")
     except (BuildFailed, ProcessFailed) as error:

@@ -68,6 +68,13 @@ class Stack:
             # development lifetime (180 s) every order would ask the sandbox again mid-run, all at once.
             "session_lifetime_seconds": self.session_lifetime,
         })
+        # MBANKING is the sandbox's, on this run's port. Reconciliation's background job leaves the push rows'
+        # attempts alone (its first check after an hour): the reconciliation row times `cross reconcile` itself.
+        sandbox_base = f"http://127.0.0.1:{self.sandbox_port}/mbanking"
+        cross["mbanking"].update({"login_url": sandbox_base, "push_url": sandbox_base + "/tmoney-middleware",
+                                  "credit_url": sandbox_base + "/api/tpcredit"})
+        cross["mbanking_callback_allowlist"] = ["127.0.0.1"]
+        cross["reconciliation_first_check_seconds"] = 3600
         # No merchant endpoint listens during the benchmark: deliveries would only fail and be retried.
         cross.pop("webhooks", None)
         self.cross_config = cross
@@ -80,6 +87,8 @@ class Stack:
             merchant["notification_url"] = self.base + "/notify"
             for page in ("accept_url", "decline_url", "cancel_url"):
                 merchant[page] = self.base + "/shop/"
+        for partner in sandbox["mbanking"]["partners"]:
+            partner["callback_url"] = self.base + "/callbacks/tmoney"
         self._write_json("sandbox.json", sandbox)
 
         self._render("bench/nginx.conf.template", "nginx.conf")
