@@ -70,6 +70,22 @@ public struct Request: Sendable {
         }
     }
 
+    /// What an error page is told of a request that could not be read (a body over the limit, a path or query
+    /// that does not decode): its method, raw path, headers and address, nothing decoded and no body. So that
+    /// the page is the one of where it was sent (JSON under `/api/`), not a browser's.
+    public init(unreadable params: CGIParameters) {
+        self.params = params
+        method = params["REQUEST_METHOD"] ?? "GET"
+        let uri = params.isUTF8("REQUEST_URI") ? params["REQUEST_URI"] ?? "/" : "/"
+        rawPath = String(uri.prefix { $0 != "?" })
+        pathSegments = []
+        query = Parameters()
+        remoteAddress = params["REMOTE_ADDR"] ?? ""
+        contentType = params["CONTENT_TYPE"].flatMap { $0.isEmpty ? nil : $0 }
+        body = []
+        form = Parameters()
+    }
+
     /// A request for tests and internal callers: method, a path with an optional query, headers, a body.
     public init(
         method: String, uri: String, headers: [String: String] = [:], body: [UInt8] = [],

@@ -195,8 +195,7 @@ public final class Server: Sendable {
             request = parsed
             response = try responder.respond(to: parsed)
         } catch let error as HTTPError {
-            response = error.page ?? errorPage(error, request)
-            response.headers += error.headers
+            response = Self.errorResponse(error, request: request, params: params, errorPage: errorPage)
         } catch {
             let id = Self.errorID()
             errorID = id
@@ -213,6 +212,14 @@ public final class Server: Sendable {
         if let errorID { line += " error_id=\(errorID)" }
         if !complete { line += " client=gone" }
         logger.info("\(line)")
+    }
+
+    /// The answer to a refused request: its own page, else the application's, told of the request even when it
+    /// could not be read (then as `Request(unreadable:)`).
+    public static func errorResponse(_ error: HTTPError, request: Request?, params: CGIParameters, errorPage: ErrorPage) -> Response {
+        var response = error.page ?? errorPage(error, request ?? Request(unreadable: params))
+        response.headers += error.headers
+        return response
     }
 
     /// Reads the body up to the limit. A body over it is refused before it is kept: its rest is dropped, or,

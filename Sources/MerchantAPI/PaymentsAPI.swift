@@ -62,7 +62,7 @@ extension OrdersAPI {
         let body = try Self.jsonObject(request)
         var errors: [FieldError] = []
         var amount: Int64 = 0
-        if let number = body["amount"] as? NSNumber, !(body["amount"] is String), number.doubleValue == number.doubleValue.rounded(),
+        if let number = body["amount"] as? NSNumber, !(body["amount"] is String), !Self.isBoolean(number), number.doubleValue == number.doubleValue.rounded(),
             number.doubleValue >= 1, number.doubleValue <= Double(Amount.maximum) {
             amount = number.int64Value
         } else {
@@ -135,6 +135,11 @@ extension OrdersAPI {
             throw HTTPError(.badRequest, "The body is not a JSON object.")
         }
         return object
+    }
+
+    /// JSON's `true` and `false` come out of JSONSerialization as NSNumbers (of 1 and 0), which are no amount.
+    static func isBoolean(_ number: NSNumber) -> Bool {
+        ObjectIdentifier(type(of: number)) == ObjectIdentifier(type(of: NSNumber(value: true)))
     }
 
     static func invalid(_ field: String, _ message: String) -> Response { invalid([FieldError(field, message)]) }
