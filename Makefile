@@ -29,7 +29,7 @@ build:
 	$(SWIFT) build
 
 # The merchant API against docs/openapi.yaml: schemathesis (PyPI, in .build-venv/) on a real stack with seeded
-# orders (scripts/contract-test; under a minute). CONTRACT_ARGS=--with-payouts once payouts are merged.
+# orders (scripts/contract-test; under a minute).
 .PHONY: contract
 contract:
 	@scripts/ensure-deps $(RUN_PACKAGES) python3 python3-venv curl
