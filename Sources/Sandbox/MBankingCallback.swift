@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import Support
 import OutboundHTTP
 
 /// What becomes of the callback of one prompt, so that a partner can test how it copes: `send` (TMoney's
@@ -110,7 +111,6 @@ public struct HTTPCallbackTransport: CallbackTransport {
 public struct CallbackCourier: CallbackDispatcher {
     private let transport: any CallbackTransport
     private let logger: Logger
-    private let queue = DispatchQueue(label: "sandbox.callbacks", attributes: .concurrent)
 
     public init(transport: any CallbackTransport, logger: Logger) {
         self.transport = transport
@@ -118,7 +118,13 @@ public struct CallbackCourier: CallbackDispatcher {
     }
 
     public func dispatch(_ plan: CallbackPlan) {
-        queue.asyncAfter(deadline: .now() + .milliseconds(plan.delayMilliseconds)) { [self] in deliver(plan) }
+        // A thread of its own, never a Dispatch queue's: the send waits on URLSession, whose own work runs on
+        // Dispatch's threads; blocked queue threads starved it (on 2 cores, four callbacks at once each waited
+        // for their timeout, and one got through a second).
+        startThread { [self] in
+            if plan.delayMilliseconds > 0 { Thread.sleep(forTimeInterval: Double(plan.delayMilliseconds) / 1000) }
+            deliver(plan)
+        }
     }
 
     private func deliver(_ plan: CallbackPlan) {

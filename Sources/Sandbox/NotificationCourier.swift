@@ -1,6 +1,7 @@
 import Dispatch
 import Foundation
 import Logging
+import Support
 
 /// Carries notification plans out. The sandbox hands it the plan of every finished payment, after its state
 /// is saved; tests hand it a recorder instead.
@@ -14,7 +15,6 @@ public protocol NotificationDispatcher: Sendable {
 public struct NotificationCourier: NotificationDispatcher {
     private let transport: any NotificationTransport
     private let logger: Logger
-    private let queue = DispatchQueue(label: "sandbox.notifications", attributes: .concurrent)
 
     public init(transport: any NotificationTransport, logger: Logger) {
         self.transport = transport
@@ -26,7 +26,13 @@ public struct NotificationCourier: NotificationDispatcher {
             if plan.delayMilliseconds > 0 { Thread.sleep(forTimeInterval: Double(plan.delayMilliseconds) / 1000) }
             deliver(plan)
         } else {
-            queue.asyncAfter(deadline: .now() + .milliseconds(plan.delayMilliseconds)) { [self] in deliver(plan) }
+            // A thread of its own, never a Dispatch queue's: the send waits on URLSession, whose own work runs on
+            // Dispatch's threads; blocked queue threads starved it (on 2 cores, four callbacks at once each waited
+            // for their timeout, and one got through a second).
+            startThread { [self] in
+                if plan.delayMilliseconds > 0 { Thread.sleep(forTimeInterval: Double(plan.delayMilliseconds) / 1000) }
+                deliver(plan)
+            }
         }
     }
 
