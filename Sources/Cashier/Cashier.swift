@@ -51,6 +51,9 @@ public struct Cashier: Sendable {
     let logger: Logger
     /// Requests waiting on an operator: the others answer "busy" at once.
     let operatorCalls: Slots
+    /// Callbacks waiting on their status call, apart from the shoppers' requests: a burst of checkouts never
+    /// leaves a callback unconfirmed, nor the reverse (one left without a place is reconciliation's).
+    let confirmationCalls: Slots
     let buttonOrders: MinuteLimit
     /// Calls refused for their address: counted, one log line a minute per address.
     public let refusedSources = SourceCounter()
@@ -65,6 +68,7 @@ public struct Cashier: Sendable {
         self.clock = clock
         self.logger = logger
         operatorCalls = Slots(settings.operatorCallsAtOnce)
+        confirmationCalls = Slots(settings.operatorCallsAtOnce)
         buttonOrders = MinuteLimit(settings.buttonOrdersPerMinute)
     }
 

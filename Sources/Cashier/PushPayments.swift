@@ -127,7 +127,7 @@ extension Cashier {
             "ref": "\(order.ref)", "order": "\(order.key)", "reference": "\(reference)", "claims": "\(Self.describe(claimed))", "remote": "\(remote)",
         ])
         // The status call waits on the operator: within the places for such calls, or left to reconciliation.
-        guard let checked = try operatorCalls.ifFree({ try check(key, reference: reference, via: push, source: .callback) }) else {
+        guard let checked = try confirmationCalls.ifFree({ try check(key, reference: reference, via: push, source: .callback) }) else {
             logger.warning("callback recorded; its status call is left to reconciliation: every place for a call is taken", metadata: [
                 "ref": "\(order.ref)", "reference": "\(reference)",
             ])
