@@ -57,9 +57,10 @@ public struct Cashier: Sendable {
     let buttonOrders: MinuteLimit
     /// Calls refused for their address: counted, one log line a minute per address.
     public let refusedSources = SourceCounter()
-    /// Orders whose refund this process left pending (an answer lost): reconciliation asks about them at every
-    /// pass, and about every paid order's less often (a pending refund of another process, or from before a crash).
-    let pendingCredits = Lock<Set<OrderKey>>([])
+    /// Orders this process knows have open work (a push attempt without a confirmed result, a pending refund):
+    /// reconciliation looks at them at every pass whatever their status; a thorough pass finds those of other
+    /// processes, or from before a crash.
+    let openWork = Lock<Set<OrderKey>>([])
 
     public init(store: any OrderStore, settings: Settings, clock: @escaping @Sendable () -> Timestamp = { .now() }, logger: Logger = Logger(label: "cross")) {
         self.store = store

@@ -23,11 +23,9 @@ extension Cashier {
         case missing
     }
 
-    /// The open push attempt of an order: the last attempt, by push, not ended by an event, and not past its
-    /// prompt's lifetime.
+    /// The push attempt whose prompt still waits (`OrderLifecycle.waitingPrompt`).
     public static func waitingPush(_ order: Order, at now: Timestamp) -> Attempt? {
-        guard let last = order.attempts.last, last.method == .push, now < last.expiresAt, !last.isSettled(in: order) else { return nil }
-        return last
+        OrderLifecycle.waitingPrompt(of: order, at: now)
     }
 
     /// Records a push attempt (durably, before anything is sent) and asks the operator for the prompt. One
@@ -65,6 +63,7 @@ extension Cashier {
             case .started:
                 break
             }
+            openWork.withLock { _ = $0.insert(current.key) }
             logger.info("attempt started", metadata: [
                 "ref": "\(current.ref)", "order": "\(current.key)", "operator": "\(attempt.operator.rawValue)", "method": "push",
                 "reference": "\(attempt.reference)", "phone": "\(phone.international)", "attempt": "\(current.attempts.count)",
@@ -123,6 +122,7 @@ extension Cashier {
             return (change, true)
         }
         guard let (order, known) = recorded, known else { return .unknownAttempt }
+        openWork.withLock { _ = $0.insert(key) }
         logger.info("callback received", metadata: [
             "ref": "\(order.ref)", "order": "\(order.key)", "reference": "\(reference)", "claims": "\(Self.describe(claimed))", "remote": "\(remote)",
         ])

@@ -28,21 +28,32 @@ extension Cashier {
         public init() {}
     }
 
-    /// One pass. With `dryRun`, the operator is asked and nothing is recorded; with `force`, every open attempt is
-    /// asked, due or not. Pending refunds: those this process left pending, or with `includeRefunds` those of every
-    /// paid order.
+    /// One pass. With `dryRun`, the operator is asked and nothing is recorded; with `force`, every open attempt and
+    /// credit is asked about, due or not. Which orders: the pending ones and those this process knows have open
+    /// work; with `thorough`, also every paid or in-review order (a refund left pending by another process or
+    /// before a crash) and every order made within an order's lifetime and two days (a push attempt on an order
+    /// another way paid, cancelled or declined meanwhile: its money must not be ignored).
     public func reconcile(
-        via push: any PushOperator, credits: (any CreditOperator)?, dryRun: Bool = false, force: Bool = false, includeRefunds: Bool = true
+        via push: any PushOperator, credits: (any CreditOperator)?, dryRun: Bool = false, force: Bool = false, thorough: Bool = true
     ) throws -> ReconciliationReport {
         var report = ReconciliationReport()
         let now = clock()
-        for key in try keys(status: .pending) {
+        var keys = Set(try keys(status: .pending))
+        keys.formUnion(openWork.withLock { $0 })
+        if thorough {
+            keys.formUnion(try self.keys(status: .paid))
+            keys.formUnion(try self.keys(status: .review))
+            keys.formUnion(try self.keys(createdFrom: now.seconds - settings.orderLifetimeSeconds - 2 * 86_400))
+        }
+        for key in keys.sorted() {
             guard let order = try store.load(key) else { continue }
-            if let last = order.attempts.last, last.method == .redirect, now >= last.expiresAt {
+            var open = false
+            if order.status == .pending, let last = order.attempts.last, last.method == .redirect, now >= last.expiresAt {
                 report.unconfirmedRedirects.append("\(order.ref)\t\(order.key)\tsession expired \(last.expiresAt.iso8601)")
             }
             for attempt in order.attempts where attempt.method == .push && attempt.operator == push.operator && !attempt.isSettled(in: order) {
                 report.open += 1
+                open = true
                 guard force || settings.reconciliation.isDue(startedAt: attempt.issuedAt, lastCheck: attempt.lastCheck, at: now) else { continue }
                 report.checked += 1
                 if dryRun {
@@ -61,7 +72,7 @@ extension Cashier {
                 }
                 switch try check(order.key, reference: attempt.reference, via: push, source: .reconciliation) {
                 case .checked(let status, let effect):
-                    if let transition = effect?.transition { report.changed[transition.to, default: 0] += 1 } else { report.stillPending += 1 }
+                    if let transition = effect?.transition { report.changed[transition.to, default: 0] += 1 } else if effect == nil { report.stillPending += 1 }
                     report.lines.append("\(order.ref)\t\(attempt.reference)\t\(Self.describe(status))")
                 case .failed(let failure):
                     report.failedCalls += 1
@@ -70,13 +81,10 @@ extension Cashier {
                     break
                 }
             }
-        }
-        if let credits {
-            let known = pendingCredits.withLock { $0 }
-            for key in includeRefunds ? try keys(status: .paid) : Array(known) {
-                guard let order = try store.load(key) else { continue }
+            if let credits {
                 for refund in order.refunds where refund.status == .pending {
                     report.refundsPending += 1
+                    open = true
                     guard !dryRun, force || settings.reconciliation.isDue(startedAt: refund.updatedAt, lastCheck: refund.lastCheck, at: now) else { continue }
                     if let (_, settled) = try settle(refund: refund.id, of: key, via: credits), settled.status != .pending {
                         report.refundsSettled += 1
@@ -84,6 +92,7 @@ extension Cashier {
                     }
                 }
             }
+            if !open, !dryRun { openWork.withLock { _ = $0.remove(key) } }
         }
         if let credits, let payouts {
             for payout in try payouts.allPayouts() where payout.status == .pending {
@@ -106,10 +115,10 @@ extension Cashier {
         return report
     }
 
-    /// The keys of the orders in `status`, from the store's index.
-    func keys(status: OrderStatus) throws(StoreError) -> [OrderKey] {
+    /// The keys of the orders in `status`, or created since `createdFrom`, from the store's index.
+    func keys(status: OrderStatus? = nil, createdFrom: Int64? = nil) throws(StoreError) -> [OrderKey] {
         var keys: [OrderKey] = []
-        try store.listing.export(OrderQuery(status: status), estimate: { rows, _ in keys.reserveCapacity(rows) }) { row in
+        try store.listing.export(OrderQuery(status: status, createdFrom: createdFrom), estimate: { rows, _ in keys.reserveCapacity(rows) }) { row in
             if let key = OrderKey(hex: Hex.encode(row.key.high) + Hex.encode(row.key.low)) { keys.append(key) }
         }
         return keys

@@ -43,10 +43,14 @@ extension Cashier {
         }
         guard let (order, recorded) = updated, let recorded else { return .missing }
         switch recorded {
-        case .repeated(let refund): return .repeated(order, refund)
+        case .repeated(let refund):
+            // A retry of a refund still pending moves it on (a status call first, never a blind resend).
+            guard refund.status == .pending, let settled = try settle(refund: refund.id, of: order.key, via: credits) else { return .repeated(order, refund) }
+            return .repeated(settled.order, settled.refund)
         case .conflict(let refund): return .conflict(refund)
         case .refused(let refusal): return .refused(order, refusal)
         case .new(let refund):
+            openWork.withLock { _ = $0.insert(order.key) }
             logger.info("refund requested", metadata: [
                 "ref": "\(order.ref)", "order": "\(order.key)", "refund": "\(refund.id)", "amount": "\(refund.amount)",
                 "phone": "\(refund.phone.international)", "reference": "\(refund.creditReference)",
@@ -105,7 +109,7 @@ extension Cashier {
 
     private func recordCheck(_ refund: Refund, of key: OrderKey, result: String) throws -> (order: Order, refund: Refund)? {
         let now = clock()
-        pendingCredits.withLock { _ = $0.insert(key) }
+        openWork.withLock { _ = $0.insert(key) }
         let updated = try store.update(key) { (order: inout Order) -> (change: OrderChange?, result: Refund?) in
             guard let index = order.refunds.firstIndex(where: { $0.id == refund.id }) else { return (nil, nil) }
             order.refunds[index].lastCheck = AttemptCheck(at: now, result: result, count: (order.refunds[index].lastCheck?.count ?? 0) + 1)
@@ -138,7 +142,6 @@ extension Cashier {
             return (change, order.refunds[index])
         }
         guard let (order, current) = updated, let current else { return nil }
-        if !order.refunds.contains(where: { $0.status == .pending }) { pendingCredits.withLock { _ = $0.remove(key) } }
         var metadata: Logger.Metadata = [
             "ref": "\(order.ref)", "order": "\(order.key)", "refund": "\(current.id)", "status": "\(current.status.rawValue)", "amount": "\(current.amount)",
         ]

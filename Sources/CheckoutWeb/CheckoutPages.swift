@@ -145,6 +145,9 @@ public struct Checkout: Sendable {
             return pages.message(
                 current.language, heading: words.word("too_many_attempts_title", current.language),
                 message: words.word("too_many_attempts_body", current.language), shopURL: current.details.cancelURL, status: .tooManyRequests)
+        case .refused(let current, .promptWaiting):
+            // A prompt was sent to the shopper's phone meanwhile: its page, not a second way of paying.
+            return .redirect(to: "/pay/" + link(current) + "/phone")
         case .refused(let current, _):
             // Paid, in review or expired meanwhile: show that.
             return finalPage(current, at: cashier.now) ?? outcomePage(current, outcome: "decline", check: 0)

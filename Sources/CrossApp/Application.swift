@@ -102,18 +102,18 @@ public struct Application: Sendable {
         return jobs
     }
 
-    /// Open push attempts every `reconciliation_interval_seconds`; pending refunds (which means reading the paid
-    /// orders) at start and then about once a minute.
+    /// Pending orders and those with open work every `reconciliation_interval_seconds`; a thorough pass (every
+    /// paid or in-review order, every recent one) at start and then about once a minute.
     func reconciliationJob(_ mbanking: any PushOperator & CreditOperator) -> PeriodicJob {
         let passes = Lock(0)
-        let refundEvery = max(1, Int((60 / configuration.reconciliationIntervalSeconds).rounded()))
+        let thoroughEvery = max(1, Int((60 / configuration.reconciliationIntervalSeconds).rounded()))
         return PeriodicJob(name: "reconciliation", interval: configuration.reconciliationIntervalSeconds, lowerPriority: true) { [cashier, logger] in
             let pass = passes.withLock { count in
                 defer { count += 1 }
                 return count
             }
             do {
-                _ = try cashier.reconcile(via: mbanking, credits: mbanking, includeRefunds: pass % refundEvery == 0)
+                _ = try cashier.reconcile(via: mbanking, credits: mbanking, thorough: pass % thoroughEvery == 0)
             } catch {
                 logger.error("reconciliation pass failed", metadata: ["error": "\(error)"])
             }

@@ -155,6 +155,7 @@ extension OrdersAPI {
         case .orderExpired: "the order has expired: it takes no new attempt"
         case .tooManyAttempts: "the order has had as many attempts as it may"
         case .tooManyAttemptsThisMinute: "too many attempts this minute: wait a minute"
+        case .promptWaiting: "a prompt waits on the shopper's phone: it must end first"
         }
     }
 }

@@ -78,6 +78,15 @@ public enum OrderLifecycle {
         case tooManyAttempts
         /// `AttemptLimits.perMinute` attempts in the last minute: try again in a moment.
         case tooManyAttemptsThisMinute
+        /// A prompt waits on the shopper's phone: no other attempt until it ends, or two payments could be made.
+        case promptWaiting
+    }
+
+    /// The push attempt whose prompt still waits: not ended by an event and not past its lifetime, wherever it is
+    /// among the attempts (a redirect attempt started meanwhile does not end it).
+    public static func waitingPrompt(of order: Order, at now: Timestamp) -> Attempt? {
+        guard let push = order.attempts.last(where: { $0.method == .push }), now < push.expiresAt, !push.isSettled(in: order) else { return nil }
+        return push
     }
 
     /// How many attempts an order may have: each costs the operator a session, and the order's file (and each
@@ -110,6 +119,7 @@ public enum OrderLifecycle {
         default: break
         }
         if now >= order.expiresAt { throw .orderExpired }
+        if waitingPrompt(of: order, at: now) != nil { throw .promptWaiting }
         if order.attempts.count >= limits.perOrder { throw .tooManyAttempts }
         if order.attempts.filter({ now.seconds - $0.issuedAt.seconds < 60 }).count >= limits.perMinute { throw .tooManyAttemptsThisMinute }
     }

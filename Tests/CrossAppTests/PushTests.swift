@@ -184,6 +184,40 @@ final class ScriptedOperator: PushOperator, CreditOperator, @unchecked Sendable 
         #expect(op.statusCalls.filter { $0 == lostReference }.count == 2)
     }
 
+    /// Found by the crash loop: a checkout page loaded while a prompt waited started a redirect attempt, after which
+    /// a second push opened a second prompt, and the shopper was debited twice.
+    @Test func noOtherAttemptWhileAPromptWaits() throws {
+        let (_, path) = try world.createOrder(["purchaseref": "P-8", "amount": 15000])
+        #expect(push("P-8").status == .accepted)
+        // The checkout page and "try again" lead to the waiting page; no session is asked of TMoney Online.
+        #expect(world.send("GET", path).status == .seeOther)
+        #expect(world.send("POST", path + "/retry").status == .seeOther)
+        #expect(try order("P-8").attempts.count == 1)
+        #expect(world.gateway.requests.isEmpty)
+        #expect(push("P-8").status == .accepted)
+        #expect(op.debits.count == 1)
+    }
+
+    /// Found by the crash loop: a push attempt on an order that TMoney Online's notification paid meanwhile, its
+    /// callback lost, was never asked about (reconciliation read pending orders only): money taken, ignored.
+    @Test func aPushOnAnOrderPaidAnotherWayIsReconciledToReview() throws {
+        let start = Timestamp.now()
+        world.clock.withLock { $0 = start }
+        try world.createOrder(["purchaseref": "P-9", "amount": 15000])
+        let reference = try #require((push("P-9").json["attempt"] as? [String: Any])?["reference"] as? String)
+        #expect(world.notify(World.okParameters("P-9", payid: "TOL-1")).status == .ok)
+        #expect(try order("P-9").status == .paid)
+        op.set(reference, ScriptedOperator.paid(reference: "TM-9"))
+        world.clock.withLock { $0 = start.adding(seconds: 16) }
+        // A new process (a restart) knows nothing of its open work: the thorough pass finds it.
+        let fresh = world.cashier(at: start.seconds + 16)
+        let report = try fresh.reconcile(via: op, credits: op, thorough: true)
+        #expect(report.open == 1)
+        let reviewed = try order("P-9")
+        #expect(reviewed.status == .review)
+        #expect(reviewed.reviewReasons.first?.contains("paid twice") == true)
+    }
+
     // MARK: - Refunds
 
     func paidOrder(_ ref: String) throws -> String {

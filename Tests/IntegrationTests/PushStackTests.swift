@@ -117,7 +117,9 @@ import TestStack
         #expect(try stack.sandboxJSON("POST", "/sandbox/api/mbanking/faults", #"{"fault":"lost_answer","on":"credit"}"#).status == 200)
         let lost = try Self.refund(stack, "PUSH-3", amount: 3000, key: "lost")
         #expect(lost.status == 201)
-        #expect((try JSONSerialization.jsonObject(with: Data(lost.body)) as? [String: Any])?["status"] as? String == "pending")
+        // Pending, unless reconciliation (every 0.5 s here) asked TMoney while the answer was being waited for.
+        let answered = (try JSONSerialization.jsonObject(with: Data(lost.body)) as? [String: Any])?["status"] as? String
+        #expect(answered == "pending" || answered == "succeeded", "\(answered ?? "?")")
         #expect(try stack.sandboxBalance("90000001") == before + 3000, "the credit was made")
         // Reconciliation finds it made: succeeded, and the money moved once.
         let deadline = Date().addingTimeInterval(20)
