@@ -132,4 +132,41 @@ import TestStack
         #expect(status == "succeeded")
         #expect(try stack.sandboxBalance("90000001") == before + 3000)
     }
+
+    /// `cross reconcile` by hand: `--dry-run` says what it would apply and changes nothing; then it applies it.
+    @Test func reconcileByHand() throws {
+        let stack = try Stack(name: "by-hand", settings: ["reconciliation_first_check_seconds": 3600], sandbox: true)
+        defer { stack.stop() }
+        try stack.createOrder("HAND-1", amount: 3000)
+        #expect(try Self.push(stack, "HAND-1").status == 202)
+        _ = try stack.sandboxJSON("POST", "/sandbox/api/prompts/\(try Self.prompt(stack)["id"] as! String)", #"{"pin":"1234","callback":"drop"}"#)
+        let dry = try Faults.cross(["reconcile", "--dry-run", "--report", "--config", stack.configPath])
+        #expect(dry.status == 0, "\(dry.errors)")
+        #expect(dry.output.contains("HAND-1") && dry.output.contains("would apply paid"), "\(dry.output)")
+        #expect(dry.output.contains("TMoney Online order(s) pending past their session"), "\(dry.output)")
+        #expect(try stack.order("HAND-1")?["status"] as? String == "pending")
+        let real = try Faults.cross(["reconcile", "--config", stack.configPath])
+        #expect(real.status == 0, "\(real.errors)")
+        #expect(real.output.contains("changed: 1 paid"), "\(real.output)")
+        #expect(try stack.order("HAND-1")?["status"] as? String == "paid")
+    }
+
+    /// Credit v1 (TagPay's GET form) by configuration: the refund reaches the account, and the password that its
+    /// URL carries is in no log line.
+    @Test func aRefundByCreditV1() throws {
+        let stack = try Stack(
+            name: "credit-v1", sandbox: true, mbanking: ["credit_version": "v1", "credit_url": "{sandbox}/mbanking/tpcredit.php"])
+        defer { stack.stop() }
+        try stack.createOrder("V1-1", amount: 8000)
+        #expect(try Self.push(stack, "V1-1").status == 202)
+        _ = try stack.sandboxJSON("POST", "/sandbox/api/prompts/\(try Self.prompt(stack)["id"] as! String)", #"{"pin":"1234"}"#)
+        #expect(try stack.order("V1-1", becomes: "paid") != nil)
+        let before = try #require(try stack.sandboxBalance("90000001"))
+        let refunded = try Self.refund(stack, "V1-1", amount: 3000, key: "v1")
+        #expect(refunded.status == 201, "\(refunded.text)")
+        #expect((try JSONSerialization.jsonObject(with: Data(refunded.body)) as? [String: Any])?["status"] as? String == "succeeded")
+        #expect(try stack.sandboxBalance("90000001") == before + 3000)
+        #expect(!stack.cross!.log.contains(Stack.mbankingPassword), "no MBANKING password in Cross's log")
+        #expect(!stack.sandbox!.log.contains(Stack.mbankingPassword), "nor in the sandbox's")
+    }
 }

@@ -80,7 +80,10 @@ public final class Stack: @unchecked Sendable {
             "credit_url": "http://127.0.0.1:\(sandboxPort)/mbanking/api/tpcredit", "user": "cross-dev", "password": Self.mbankingPassword,
             "partner_id": "PARTNER-0001", "timeout_seconds": 5,
         ]
-        mbanking.merge(overrides) { $1 }
+        // `{sandbox}` in an override is the sandbox's base URL (its port is chosen with the stack).
+        mbanking.merge(overrides.mapValues { value in
+            (value as? String).map { $0.replacingOccurrences(of: "{sandbox}", with: "http://127.0.0.1:\(sandboxPort)") } ?? value
+        }) { $1 }
         var configuration: [String: Any] = [
             "merchant_id": "2000000000000001",
             "gateway_url": "http://127.0.0.1:\(sandboxPort)",
