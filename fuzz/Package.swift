@@ -25,6 +25,8 @@ let fuzzTargets: [(name: String, modules: [String])] = [
     ("FuzzPaymentButton", ["FastCGI", "Payments"]),
     ("FuzzJournalLine", ["Payments", "OrderStorage", "FlatFileStore"]),
     ("FuzzIndexTable", ["Payments", "OrderStorage", "FlatFileStore", "Support"]),
+    ("FuzzMBanking", ["Payments", "MBanking"]),
+    ("FuzzPhoneNumber", ["Payments"]),
 ]
 
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
@@ -51,6 +53,7 @@ let package = Package(
         ),
         .target(name: "OutboundHTTP", path: "Modules/OutboundHTTP"),
         .target(name: "TMoneyOnline", dependencies: ["Payments", "OutboundHTTP", "Support"], path: "Modules/TMoneyOnline"),
+        .target(name: "MBanking", dependencies: ["Payments", "OutboundHTTP", "Support", logging], path: "Modules/MBanking"),
         // What every fuzz target shares: invariant checks that crash (so that libFuzzer keeps the input).
         .target(name: "FuzzSupport", dependencies: ["FastCGI", "Payments"]),
     ] + fuzzTargets.map { target in

@@ -19,17 +19,18 @@ public struct PhoneNumber: Sendable, Hashable, Codable, CustomStringConvertible 
     /// The number in what someone wrote: `90000001`, `90 00 00 01`, `+228 90 00 00 01`, `22890000001` or
     /// `0022890000001`; `nil` for anything else. Says nothing of the operator (see `suggestedOperator`).
     public init?(_ text: String) {
-        var digits = String(text.unicodeScalars.filter { !Self.separators.contains($0) })
-        if digits.hasPrefix("+") {
-            digits.removeFirst()
-        } else if digits.hasPrefix("00") {
-            digits.removeFirst(2)
+        let written = String(text.unicodeScalars.filter { !Self.separators.contains($0) })
+        let digits: Substring
+        switch written.utf8.count {
+        case 12 where written.hasPrefix("+" + Self.countryCode): digits = written.dropFirst(4)
+        case 13 where written.hasPrefix("00" + Self.countryCode): digits = written.dropFirst(5)
+        case 11 where written.hasPrefix(Self.countryCode): digits = written.dropFirst(3)
+        // 8 digits are the national number, even `00…` (no mobile range starts so, but it reads back as itself).
+        case 8: digits = Substring(written)
+        default: return nil
         }
-        if digits.utf8.count == 11 && digits.hasPrefix(Self.countryCode) { digits.removeFirst(3) }
-        guard digits.utf8.count == 8, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else {
-            return nil
-        }
-        national = digits
+        guard digits.utf8.count == 8, digits.utf8.allSatisfy({ $0 >= UInt8(ascii: "0") && $0 <= UInt8(ascii: "9") }) else { return nil }
+        national = String(digits)
     }
 
     /// A mobile number of a Togolese operator, or why not.
