@@ -173,16 +173,10 @@ public struct Cashier: Sendable {
         enum Result { case started, reused(Attempt), refused(OrderLifecycle.AttemptRefusal) }
         let updated = try store.update(order.key) { (current: inout Order) -> (change: OrderChange?, result: Result) in
             if let fresh = reusable(current, reuse, at: now) { return (nil, .reused(fresh)) }
-            let from = current.status
-            do throws(OrderLifecycle.AttemptRefusal) {
-                try OrderLifecycle.startAttempt(&current, attempt, at: now, limits: settings.attemptLimits)
-            } catch {
-                return (nil, .refused(error))
+            switch record(attempt, in: &current, at: now) {
+            case .success(let change): return (change, .started)
+            case .failure(let refusal): return (nil, .refused(refusal))
             }
-            var change = OrderChange(.attemptStarted, at: now)
-            change.from = from
-            change.to = current.status
-            return (change, .started)
         }
         guard let (current, result) = updated else { return .missing }
         switch result {
@@ -198,6 +192,20 @@ public struct Cashier: Sendable {
         case .refused(let refusal):
             return .refused(current, refusal)
         }
+    }
+
+    /// Adds `attempt` to `order` within the attempt limits (under the order's lock): the change to record, or why not.
+    func record(_ attempt: Attempt, in order: inout Order, at now: Timestamp) -> Swift.Result<OrderChange, OrderLifecycle.AttemptRefusal> {
+        let from = order.status
+        do throws(OrderLifecycle.AttemptRefusal) {
+            try OrderLifecycle.startAttempt(&order, attempt, at: now, limits: settings.attemptLimits)
+        } catch {
+            return .failure(error)
+        }
+        var change = OrderChange(.attemptStarted, at: now)
+        change.from = from
+        change.to = order.status
+        return .success(change)
     }
 
     private func reusable(_ order: Order, _ reuse: Reuse, at now: Timestamp) -> Attempt? {

@@ -43,16 +43,10 @@ extension Cashier {
             enum Recorded { case started, waiting(Attempt), refused(OrderLifecycle.AttemptRefusal) }
             let updated = try store.update(order.key) { (current: inout Order) -> (change: OrderChange?, result: Recorded) in
                 if let waiting = Self.waitingPush(current, at: now) { return (nil, .waiting(waiting)) }
-                let from = current.status
-                do throws(OrderLifecycle.AttemptRefusal) {
-                    try OrderLifecycle.startAttempt(&current, attempt, at: now, limits: settings.attemptLimits)
-                } catch {
-                    return (nil, .refused(error))
+                switch record(attempt, in: &current, at: now) {
+                case .success(let change): return (change, .started)
+                case .failure(let refusal): return (nil, .refused(refusal))
                 }
-                var change = OrderChange(.attemptStarted, at: now)
-                change.from = from
-                change.to = current.status
-                return (change, .started)
             }
             guard let (current, recorded) = updated else { return .missing }
             switch recorded {

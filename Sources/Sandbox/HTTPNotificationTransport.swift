@@ -1,3 +1,4 @@
+import Logging
 import Foundation
 import OutboundHTTP
 
@@ -7,6 +8,24 @@ public enum DeliveryResult: Sendable, Equatable {
     case answered(status: Int, excerpt: String)
     /// No answer: timed out, refused, unreachable.
     case failed(String)
+
+    /// The log line of one delivery: `<what> delivered`, `<what> refused by the <whom>`, `<what> not delivered`.
+    func log(_ logger: Logger, _ what: String, by whom: String, _ metadata: Logger.Metadata) {
+        var metadata = metadata
+        switch self {
+        case .answered(let status, let excerpt):
+            metadata["answer"] = "\(status)"
+            metadata["body"] = "\(excerpt)"
+            if (200..<300).contains(status) {
+                logger.info("\(what) delivered", metadata: metadata)
+            } else {
+                logger.warning("\(what) refused by the \(whom)", metadata: metadata)
+            }
+        case .failed(let reason):
+            metadata["reason"] = "\(reason)"
+            logger.warning("\(what) not delivered", metadata: metadata)
+        }
+    }
 }
 
 /// Makes one notification call. Kept apart from what to send (`NotificationPlan`) and when (`NotificationCourier`).

@@ -131,23 +131,10 @@ public struct CallbackCourier: CallbackDispatcher {
         for copy in 1...plan.copies {
             let started = Date()
             let result = transport.post(plan.url, json: plan.body)
-            var metadata: Logger.Metadata = [
+            result.log(logger, "mbanking callback", by: "partner", [
                 "partner": "\(plan.partnerID)", "idRequete": "\(plan.idRequete)", "statut": "\(plan.status)",
                 "copy": "\(copy)/\(plan.copies)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))",
-            ]
-            switch result {
-            case .answered(let status, let excerpt):
-                metadata["answer"] = "\(status)"
-                metadata["body"] = "\(excerpt)"
-                if (200..<300).contains(status) {
-                    logger.info("mbanking callback delivered", metadata: metadata)
-                } else {
-                    logger.warning("mbanking callback refused by the partner", metadata: metadata)
-                }
-            case .failed(let reason):
-                metadata["reason"] = "\(reason)"
-                logger.warning("mbanking callback not delivered", metadata: metadata)
-            }
+            ])
         }
     }
 }

@@ -48,19 +48,7 @@ public struct NotificationCourier: NotificationDispatcher {
                 "ms": "\(Int(Date().timeIntervalSince(started) * 1000))",
             ]
             if !plan.notification.error.isEmpty { metadata["error"] = "\(plan.notification.error)" }
-            switch result {
-            case .answered(let status, let excerpt):
-                metadata["answer"] = "\(status)"
-                metadata["body"] = "\(excerpt)"
-                if (200..<300).contains(status) {
-                    logger.info("notification delivered", metadata: metadata)
-                } else {
-                    logger.warning("notification refused by the merchant", metadata: metadata)
-                }
-            case .failed(let reason):
-                metadata["reason"] = "\(reason)"
-                logger.warning("notification not delivered", metadata: metadata)
-            }
+            result.log(logger, "notification", by: "merchant", metadata)
         }
     }
 }
