@@ -33,6 +33,18 @@ import TestStack
         #expect(log.contains("2787…2394"))
     }
 
+    /// nginx normalises `$uri` (`/api/orders/..%2F..%2Fshop%2F` is `/shop/`): the API goes by the path as sent, so
+    /// that an order of any purchaseref is the API's, not a static page.
+    @Test func theAPIGoesByThePathAsSent() throws {
+        let stack = try Stack(name: "as-sent")
+        defer { stack.stop() }
+        try stack.createOrder("../../shop/")
+        let answer = try HTTPClient.request(
+            port: stack.port, method: "GET", target: "/api/orders/..%2F..%2Fshop%2F", headers: [("Authorization", "Bearer " + Stack.apiKey)])
+        #expect(answer.status == 200)
+        #expect(answer.text.contains(#""purchaseref":"..\/..\/shop\/""#) || answer.text.contains(#""purchaseref":"../../shop/""#), "\(answer.text.prefix(200))")
+    }
+
     @Test func notificationFromAnotherAddressIsRefused() throws {
         let stack = try Stack(name: "source")
         defer { stack.stop() }
