@@ -43,6 +43,13 @@ let package = Package(
         .target(name: "TMoneyOnline", dependencies: ["Payments", "OutboundHTTP", "Support"]),
         // TMoney's MBANKING partner API: JWT login, push-USSD debit, check-transaction, credit.
         .target(name: "MBanking", dependencies: ["Payments", "OutboundHTTP", "Support", .product(name: "Logging", package: "swift-log")]),
+        // Flooz's (Moov Africa) merchant debit service: the key, the debit push, verify.
+        .target(
+            name: "Flooz",
+            dependencies: [
+                "Payments", "OutboundHTTP", "Support", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Crypto", package: "swift-crypto"), .product(name: "CryptoExtras", package: "swift-crypto"),
+            ]),
         // The use cases: create an order, start an attempt, apply an operator's event; plain code with an
         // injected clock and store.
         .target(name: "Cashier", dependencies: ["Payments", "OrderStorage", "Support", .product(name: "Logging", package: "swift-log")]),
@@ -75,7 +82,7 @@ let package = Package(
         .target(
             name: "CrossApp",
             dependencies: [
-                "FastCGI", "Payments", "OrderStorage", "TMoneyOnline", "MBanking", "Cashier", "WebPages", "CheckoutWeb", "MerchantAPI",
+                "FastCGI", "Payments", "OrderStorage", "TMoneyOnline", "MBanking", "Flooz", "Cashier", "WebPages", "CheckoutWeb", "MerchantAPI",
                 "AdminDashboard", "Webhooks", "Support", .product(name: "Logging", package: "swift-log"),
             ]),
         // The TMoney Online sandbox (`cross sandbox`): sessions, payment pages, accounts and notifications.
@@ -95,6 +102,7 @@ let package = Package(
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
         .testTarget(name: "PaymentsTests", dependencies: ["Payments", "TMoneyOnline"]),
         .testTarget(name: "MBankingTests", dependencies: ["MBanking", "Payments", "OutboundHTTP", "TestStack"]),
+        .testTarget(name: "FloozTests", dependencies: ["Flooz", "Payments", "Support", "TestStack"]),
         .testTarget(name: "FlatFileStoreTests", dependencies: ["FlatFileStore", "OrderStorage", "Payments", "TMoneyOnline", "Cashier", "Support"]),
         .testTarget(name: "SandboxTests", dependencies: ["Sandbox", "FastCGI", "Payments", "TMoneyOnline", "WebPages"]),
         // The orders dashboard's benchmark (bench/dashboard/run): generates orders, times each page.

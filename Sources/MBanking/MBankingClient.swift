@@ -52,20 +52,19 @@ public struct MBankingClient: PushOperator, CreditOperator {
     public var `operator`: Operator { .tmoney }
     public var promptLifetimeSeconds: Int64 { settings.promptLifetimeSeconds }
     private let http: OutboundHTTP
-    private let tokens: TokenCache
+    private let tokens = SharedCredential<OperatorFailure>()
     private let clock: @Sendable () -> Timestamp
     private let logger: Logger
 
     public init(_ settings: Settings, clock: @escaping @Sendable () -> Timestamp = { .now() }, logger: Logger = Logger(label: "cross")) {
         self.settings = settings
         http = OutboundHTTP(timeoutSeconds: settings.timeoutSeconds, maxBodyBytes: 256 << 10)
-        tokens = TokenCache()
         self.clock = clock
         self.logger = logger
     }
 
     /// Logins made so far (one per token lifetime, however many threads call).
-    public var logins: Int { tokens.logins }
+    public var logins: Int { tokens.renewals }
 
     public func requestDebit(_ debit: OperatorRequest) -> Result<Void, OperatorFailure> {
         authorized("POST", settings.pushURL + "/debit", body: Wire.requestBody(debit), call: "debit").flatMap { answer in
@@ -118,7 +117,7 @@ public struct MBankingClient: PushOperator, CreditOperator {
         headers.append(("Accept", "application/json"))
         for round in 1...2 {
             let token: String
-            switch tokens.token(at: clock, login: login) {
+            switch tokens.value(now: { clock().seconds }, obtain: login) {
             case .success(let value): token = value
             case .failure(let failure): return .failure(failure)
             }
@@ -134,7 +133,9 @@ public struct MBankingClient: PushOperator, CreditOperator {
         return .failure(.httpStatus(401))
     }
 
-    private func login() -> Result<String, OperatorFailure> {
+    /// A new token, renewed a tenth of its lifetime (at most a minute) before its `exp`, so that no call leaves
+    /// with a token about to expire; a token that is not a JWT is kept five minutes.
+    private func login() -> Result<(value: String, renewAt: Int64), OperatorFailure> {
         let sent = http.send(
             "POST", settings.loginURL + "/login", headers: [("Content-Type", "application/json"), ("Accept", "application/json")],
             body: Wire.loginBody(user: settings.user, password: settings.password))
@@ -146,7 +147,10 @@ public struct MBankingClient: PushOperator, CreditOperator {
                 "user": "\(settings.user)", "token": "…\(token.suffix(6))",
                 "expires": "\(Wire.expiry(ofJWT: token)?.iso8601 ?? "unknown (not a JWT)")",
             ])
-            return .success(token)
+            let issued = clock().seconds
+            let expiry = Wire.expiry(ofJWT: token)?.seconds ?? issued + 300
+            let lifetime = max(expiry - issued, 0)
+            return .success((token, expiry - min(60, lifetime / 10)))
         }
     }
 

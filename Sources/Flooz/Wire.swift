@@ -1,0 +1,172 @@
+import Crypto
+import CryptoExtras
+import Foundation
+import Payments
+import Support
+
+/// Flooz's (Moov Africa Togo) merchant debit web service: all of its wire format in this file
+/// (`../shared/spec/flooz.md`). No public reference exists; what independent integrations disagree on is a field
+/// of `Dialect`, set from the configuration, so that the day Moov hands over its contract only this file and the
+/// configuration change.
+public enum Wire {
+    /// How a call proves who it is (the sources show two schemes).
+    public enum KeyScheme: String, Sendable {
+        /// `GET {token}?index=<ever-increasing>&username=…&password=…` gives a `key` that each body carries.
+        case token
+        /// An `Authorization` header: base64 of a random IV and AES-256-CBC of `"<random>:<user>:<password>"`.
+        case header
+    }
+
+    public struct Dialect: Sendable, Equatable {
+        /// A debit's answer codes that mean "sent to the client": `"0"`.
+        public var acceptedCodes: Set<String>
+        /// Verify's and the callback's `status` of a payment made: `"0"`.
+        public var successStatuses: Set<String>
+        /// Verify's `status` of a debit still waiting for the client.
+        public var pendingStatuses: Set<String>
+        /// Verify's codes for a `mrchrefid` Flooz does not know (it never arrived).
+        public var unknownCodes: Set<String>
+
+        public init(
+            acceptedCodes: Set<String> = ["0"], successStatuses: Set<String> = ["0"], pendingStatuses: Set<String> = ["2"],
+            unknownCodes: Set<String> = ["404"]
+        ) {
+            self.acceptedCodes = acceptedCodes
+            self.successStatuses = successStatuses
+            self.pendingStatuses = pendingStatuses
+            self.unknownCodes = unknownCodes
+        }
+    }
+
+    /// Flooz accounts are in F CFA (ISO 4217 `952`); the service names no currency.
+    public static let currency = "952"
+
+    // MARK: - Key
+
+    static func tokenURL(base: String, index: Int64, user: String, password: String) -> String {
+        base + "?index=" + String(index) + "&username=" + PercentEncoding.encode(user, spaceAsPlus: false)
+            + "&password=" + PercentEncoding.encode(password, spaceAsPlus: false)
+    }
+
+    /// The token's answer: `{"code": "0", "key": "…"}`; nil for a refusal (`code` other than 0, no key).
+    static func key(fromToken body: [UInt8]) -> (key: String?, code: String?) {
+        let object = json(body)
+        let code = text(object?["code"])
+        guard let key = text(object?["key"]), !key.isEmpty, key.utf8.count <= 4096, key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }),
+            code == nil || code == "0"
+        else { return (nil, code) }
+        return (key, code)
+    }
+
+    /// The header scheme's value: base64 of a random 16-byte IV followed by AES-256-CBC (PKCS#7) of
+    /// `"<random>:<user>:<password>"` with Moov's 32-byte key.
+    static func authorizationHeader(user: String, password: String, key: SymmetricKey) throws -> String {
+        let iv = try AES._CBC.IV(ivBytes: SecureRandom.bytes(16))
+        let plain = Array((SecureRandom.hex(bytes: 8) + ":" + user + ":" + password).utf8)
+        let sealed = try AES._CBC.encrypt(plain, using: key, iv: iv)
+        return Data(Array(iv) + Array(sealed)).base64EncodedString()
+    }
+
+    // MARK: - Debit and verify
+
+    static func debitBody(_ request: OperatorRequest, key: String?, merchantName: String, partner: String) -> [UInt8] {
+        var object: [String: Any] = [
+            "msisdn": request.phone.international, "mrchrefid": request.reference, "mrchname": merchantName,
+            "amount": String(request.amount), "partnermsisdn": partner,
+        ]
+        if let key { object["key"] = key }
+        return encode(object)
+    }
+
+    static func verifyBody(reference: String, key: String?, partner: String) -> [UInt8] {
+        var object: [String: Any] = ["mrchrefid": reference, "partnermsisdn": partner]
+        if let key { object["key"] = key }
+        return encode(object)
+    }
+
+    /// A debit's answer: `code` (and `message`).
+    static func acknowledgement(_ body: [UInt8]) -> (code: String, message: String)? {
+        guard let object = json(body), let code = text(object["code"]) else { return nil }
+        return (code, text(object["message"]) ?? "")
+    }
+
+    /// Verify's answer as a request's status: an unknown code is `.unknown`; `status` success, pending or
+    /// anything else (failed) with `code` `0`. A success without a whole amount is never taken as paid.
+    static func status(fromVerify body: [UInt8], _ dialect: Dialect) -> RequestStatus? {
+        guard let object = json(body), let code = text(object["code"]) else { return nil }
+        if dialect.unknownCodes.contains(code) { return .unknown }
+        guard code == "0" else { return .failed(code: code, message: text(object["message"]) ?? "") }
+        return status(of: object, dialect)
+    }
+
+    static func status(of object: [String: Any], _ dialect: Dialect) -> RequestStatus {
+        let status = text(object["status"]) ?? ""
+        let message = text(object["message"]) ?? ""
+        if dialect.successStatuses.contains(status) {
+            guard let amount = integer(object["amount"]) else { return .pending }
+            return .succeeded(OperatorTransaction(
+                reference: text(object["refid"]) ?? "", amount: amount, currency: currency, phone: text(object["msisdn"]) ?? "", occurredAt: ""))
+        }
+        if dialect.pendingStatuses.contains(status) || status.isEmpty { return .pending }
+        return .failed(code: status, message: message)
+    }
+
+    // MARK: - Callback
+
+    /// What Flooz POSTs when a debit ends: read for its `mrchrefid` (which attempt to verify) and what it claims.
+    public struct Callback: Sendable, Equatable {
+        public let reference: String
+        public let claimed: RequestStatus
+    }
+
+    public enum CallbackProblem: Error, Sendable, Equatable, CustomStringConvertible {
+        case notJSON
+        case missing(String)
+
+        public var description: String {
+            switch self {
+            case .notJSON: "the body is not a JSON object"
+            case .missing(let field): "\(field) is missing or empty"
+            }
+        }
+    }
+
+    public static func callback(_ body: [UInt8], _ dialect: Dialect) throws(CallbackProblem) -> Callback {
+        guard let object = json(body) else { throw .notJSON }
+        guard let reference = text(object["mrchrefid"]), !reference.isEmpty, reference.utf8.count <= 64 else { throw .missing("mrchrefid") }
+        return Callback(reference: reference, claimed: status(of: object, dialect))
+    }
+
+    // MARK: - JSON
+
+    private static func json(_ body: [UInt8]) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+    }
+
+    private static func encode(_ object: [String: Any]) -> [UInt8] {
+        Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8))
+    }
+
+    static func text(_ value: Any?) -> String? {
+        switch value {
+        case let string as String: string
+        case let number as NSNumber: number.stringValue
+        default: nil
+        }
+    }
+
+    /// Whole francs, as a string of digits (as Flooz writes them) or a JSON integer.
+    static func integer(_ value: Any?) -> Int64? {
+        switch value {
+        case let string as String:
+            guard !string.isEmpty, string.utf8.count <= 15, string.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
+            return Int64(string)
+        case let number as NSNumber:
+            let double = number.doubleValue
+            guard double == double.rounded(), abs(double) < 1e15 else { return nil }
+            return number.int64Value
+        default:
+            return nil
+        }
+    }
+}
