@@ -108,7 +108,9 @@ extension Cashier {
         guard let key = PushReference.orderKey(of: reference) else { return .unknownAttempt }
         let now = clock()
         let recorded = try store.update(key) { (order: inout Order) -> (change: OrderChange?, result: Bool) in
-            guard order.attempts.contains(where: { $0.reference == reference && $0.method == .push }) else { return (nil, false) }
+            guard order.attempts.contains(where: { $0.reference == reference && $0.method == .push && $0.operator == push.operator }) else {
+                return (nil, false)
+            }
             var change = OrderChange(.callbackReceived, at: now)
             change.remote = remote
             change.answer = 200

@@ -34,7 +34,7 @@ extension Cashier {
     /// before a crash) and every order made within an order's lifetime and two days (a push attempt on an order
     /// another way paid, cancelled or declined meanwhile: its money must not be ignored).
     public func reconcile(
-        via push: any PushOperator, credits: (any CreditOperator)?, dryRun: Bool = false, force: Bool = false, thorough: Bool = true
+        via pushes: [any PushOperator], credits: (any CreditOperator)?, dryRun: Bool = false, force: Bool = false, thorough: Bool = true
     ) throws -> ReconciliationReport {
         var report = ReconciliationReport()
         let now = clock()
@@ -51,7 +51,8 @@ extension Cashier {
             if order.status == .pending, let last = order.attempts.last, last.method == .redirect, now >= last.expiresAt {
                 report.unconfirmedRedirects.append("\(order.ref)\t\(order.key)\tsession expired \(last.expiresAt.iso8601)")
             }
-            for attempt in order.attempts where attempt.method == .push && attempt.operator == push.operator && !attempt.isSettled(in: order) {
+            for attempt in order.attempts where attempt.method == .push && !attempt.isSettled(in: order) {
+                guard let push = pushes.first(where: { $0.operator == attempt.operator }) else { continue }
                 report.open += 1
                 open = true
                 guard force || settings.reconciliation.isDue(startedAt: attempt.issuedAt, lastCheck: attempt.lastCheck, at: now) else { continue }

@@ -19,8 +19,10 @@ import WebPages
 public struct Checkout: Sendable {
     let cashier: Cashier
     let redirect: any RedirectOperator
-    /// The operator that prompts shoppers' phones; nil: the checkout offers the redirect only.
-    let push: (any PushOperator)?
+    /// The operators that prompt shoppers' phones, as the merchant offers them; empty: the redirect only.
+    let pushes: [Operator: any PushOperator]
+    /// What the merchant allows of each operator (offered, amounts per transaction).
+    let limits: [Operator: OperatorLimits]
     let pages: Pages
     let links: OrderLink
     let settings: CheckoutSettings
@@ -28,12 +30,13 @@ public struct Checkout: Sendable {
     let cache = CheckoutPageCache()
 
     public init(
-        cashier: Cashier, redirect: any RedirectOperator, push: (any PushOperator)? = nil, pages: Pages, links: OrderLink, settings: CheckoutSettings,
-        logger: Logger
+        cashier: Cashier, redirect: any RedirectOperator, pushes: [Operator: any PushOperator] = [:], limits: [Operator: OperatorLimits] = [:],
+        pages: Pages, links: OrderLink, settings: CheckoutSettings, logger: Logger
     ) {
         self.cashier = cashier
         self.redirect = redirect
-        self.push = push
+        self.pushes = pushes
+        self.limits = limits
         self.pages = pages
         self.links = links
         self.settings = settings
@@ -50,7 +53,7 @@ public struct Checkout: Sendable {
         router.post("/checkout", strict: true) { [self] in try buttonCheckout($0) }
         router.get("/pay/button/:offer") { [self] in try offerPage($0) }
         router.post("/pay/button/:offer") { [self] in try acceptOffer($0) }
-        if push != nil {
+        if !pushes.isEmpty {
             router.post("/pay/:token/push") { [self] in try pushPayment($0) }
             router.get("/pay/:token/phone") { [self] in try phonePage($0) }
             router.get("/pay/:token/status") { [self] in try phoneStatus($0) }
@@ -70,11 +73,13 @@ public struct Checkout: Sendable {
         let order = try order(fromToken: token)
         if let page = finalPage(order, at: now) { return page }
         // A prompt waits on the shopper's phone: no session for a second way of paying meanwhile.
-        if push != nil, Cashier.waitingPush(order, at: now) != nil { return .redirect(to: "/pay/" + link(order) + "/phone") }
+        if !pushes.isEmpty, Cashier.waitingPush(order, at: now) != nil { return .redirect(to: "/pay/" + link(order) + "/phone") }
         guard order.status == .pending else {
             // Cancelled, declined or expired: the shopper decides to try again (a POST), a link preview does not.
             return outcomePage(order, outcome: "decline", check: 0)
         }
+        // TMoney's page not offered for this order (the merchant's limits): no session, the other ways only.
+        guard availability(.tmoney, order) == .offered else { return checkoutPage(order, nil) }
         // Straight from a button's offer: the page goes on to the operator by itself.
         let go = request.query["go"] != nil
         if let attempt = OrderLifecycle.reusableAttempt(of: order, method: .redirect, at: now) {
@@ -93,7 +98,25 @@ public struct Checkout: Sendable {
     func retry(_ request: Request) throws -> Response {
         let order = try order(fromToken: request.routeParameters["token"])
         if let page = finalPage(order, at: cashier.now) { return page }
+        guard availability(.tmoney, order) == .offered else { return .redirect(to: "/pay/" + link(order)) }
         return try startAttempt(order, reuse: .justStarted) { order, _ in .redirect(to: "/pay/" + link(order)) }
+    }
+
+    /// Whether the merchant offers `op` for `order`'s amount, and why not.
+    func availability(_ op: Operator, _ order: Order) -> OperatorLimits.Availability {
+        limits[op, default: OperatorLimits()].availability(for: order.amount.francs)
+    }
+
+    /// Why `op` is not offered, in the shopper's words; nil when it is, or when it is off altogether (not shown).
+    func unavailableReason(_ op: Operator, _ order: Order) -> String? {
+        let words = pages.strings
+        switch availability(op, order) {
+        case .offered, .disabled: return nil
+        case .belowMinimum(let minimum):
+            return words.word("operator_below_minimum", order.language, ["operator": op.displayName, "amount": Amount.formatted(francs: minimum)])
+        case .aboveMaximum(let maximum):
+            return words.word("operator_above_maximum", order.language, ["operator": op.displayName, "amount": Amount.formatted(francs: maximum)])
+        }
     }
 
     /// The order a shopper's link names, or a 404 page in the configured language.
@@ -160,23 +183,36 @@ public struct Checkout: Sendable {
         }
     }
 
-    func checkoutPage(_ order: Order, _ attempt: Attempt, go: Bool = false, phone: PhoneEntry? = nil, status: HTTPStatus = .ok) -> Response {
+    /// The checkout page: TMoney's form when `attempt` has its session (nil: TMoney's page is not offered for this
+    /// order), and paying from the phone with the networks the merchant offers for this amount.
+    func checkoutPage(_ order: Order, _ attempt: Attempt?, go: Bool = false, phone: PhoneEntry? = nil, status: HTTPStatus = .ok) -> Response {
         let link = link(order)
         let base = settings.publicURL + "/return/"
-        let form = redirect.paymentForm(
-            for: order, attempt: attempt,
-            returnPages: ReturnURLs(accept: base + "accept?order=" + link, decline: base + "decline?order=" + link, cancel: base + "cancel?order=" + link))
         let words = pages.strings
-        var context: [String: Any] = [
-            "order": Self.summary(order),
-            "form": ["action": form.action, "fields": form.fields.map { ["name": $0.name, "value": $0.value] }],
-        ]
-        if push != nil {
-            var entry: [String: Any] = ["action": "/pay/" + link + "/push", "value": phone?.typed ?? ""]
+        var context: [String: Any] = ["order": Self.summary(order)]
+        if let attempt {
+            let form = redirect.paymentForm(
+                for: order, attempt: attempt,
+                returnPages: ReturnURLs(accept: base + "accept?order=" + link, decline: base + "decline?order=" + link, cancel: base + "cancel?order=" + link))
+            context["form"] = ["action": form.action, "fields": form.fields.map { ["name": $0.name, "value": $0.value] }]
+        } else if let reason = unavailableReason(.tmoney, order) {
+            context["redirectUnavailable"] = reason
+        }
+        let offered = Operator.allCases.filter { pushes[$0] != nil && availability($0, order) == .offered }
+        if !offered.isEmpty {
+            let chosen = phone?.network ?? "auto"
+            var networks: [[String: Any]] = [["value": "auto", "label": words.word("network_auto", order.language), "checked": chosen == "auto"]]
+            for op in offered {
+                networks.append(["value": op.rawValue, "label": op.displayName, "checked": chosen == op.rawValue])
+            }
+            var entry: [String: Any] = ["action": "/pay/" + link + "/push", "value": phone?.typed ?? "", "networks": networks]
             if let problem = phone?.problem { entry["error"] = problem }
+            // The phone operators not offered for this amount, and why.
+            let reasons = Operator.allCases.filter { pushes[$0] != nil }.compactMap { unavailableReason($0, order) }
+            if !reasons.isEmpty { entry["unavailable"] = reasons }
             context["push"] = entry
         }
-        let autoSubmit = phone != nil ? 0 : go ? 1 : settings.autoSubmitSeconds
+        let autoSubmit = attempt == nil || phone != nil ? 0 : go ? 1 : settings.autoSubmitSeconds
         if autoSubmit > 0 {
             context["autoSubmit"] = autoSubmit
             context["autoSubmitNotice"] = words.word("auto_submit", order.language, ["seconds": String(autoSubmit)])

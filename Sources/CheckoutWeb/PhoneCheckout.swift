@@ -8,33 +8,39 @@ import Payments
 /// prompt, and a page waits with them ("approve on your phone") until the operator's confirmed word. A double
 /// click or a reload never sends a second debit: the cashier finds the prompt that already waits.
 extension Checkout {
-    /// What the shopper typed, and why it is not a number Cross can prompt.
+    /// What the shopper typed and chose, and why it is not a number Cross can prompt.
     struct PhoneEntry {
         let typed: String
+        /// `auto` (the network the number's range suggests) or an operator's name.
+        let network: String
         let problem: String?
     }
 
-    /// `POST /pay/{link}/push` with `phone`: 303 to the waiting page, or the checkout page again (422) saying
-    /// what is wrong with the number.
+    /// `POST /pay/{link}/push` with `phone` and `network` (`auto`: the one the number's range suggests; or the
+    /// operator the shopper chose, since numbers are portable): 303 to the waiting page, or the checkout page again
+    /// (422) saying what is wrong.
     func pushPayment(_ request: Request) throws -> Response {
-        guard let push else { throw HTTPError(.notFound, "Nothing here.") }
         let order = try order(fromToken: request.routeParameters["token"])
         let now = cashier.now
         if let page = finalPage(order, at: now) { return page }
         let words = pages.strings
         let language = order.language
         let typed = String((request.form["phone"] ?? "").prefix(40))
+        let network = request.form["network"].flatMap { $0 == "auto" || Operator(rawValue: $0) != nil ? $0 : nil } ?? "auto"
+        func retype(_ problem: String) throws -> Response { try self.retype(order, PhoneEntry(typed: typed, network: network, problem: problem)) }
         let phone: PhoneNumber
         switch Result(catching: { () throws(PhoneNumber.Problem) in try PhoneNumber.mobile(typed) }) {
         case .failure(.notTogolese):
-            return try retype(order, typed, words.word("phone_not_togolese", language))
+            return try retype(words.word("phone_not_togolese", language))
         case .failure(.noMobileOperator):
-            return try retype(order, typed, words.word("phone_no_operator", language))
+            return try retype(words.word("phone_no_operator", language))
         case .success(let number):
             phone = number
         }
-        guard phone.suggestedOperator == push.operator else {
-            return try retype(order, typed, words.word("phone_other_network", language, ["operator": phone.suggestedOperator?.displayName ?? ""]))
+        let chosen = network == "auto" ? phone.suggestedOperator : Operator(rawValue: network)
+        guard let chosen, let push = pushes[chosen], availability(chosen, order) == .offered else {
+            let name = (chosen ?? phone.suggestedOperator)?.displayName ?? ""
+            return try retype(words.word("network_not_offered", language, ["operator": name]))
         }
         switch try cashier.startPushAttempt(order, phone: phone, via: push) {
         case .requested(let current, _), .waiting(let current, _), .unanswered(let current, _, _):
@@ -61,9 +67,9 @@ extension Checkout {
         }
     }
 
-    /// The checkout page again, with the number as typed and what is wrong with it.
-    private func retype(_ order: Order, _ typed: String, _ problem: String) throws -> Response {
-        let entry = PhoneEntry(typed: typed, problem: problem)
+    /// The checkout page again, with the number as typed, the network as chosen, and what is wrong.
+    private func retype(_ order: Order, _ entry: PhoneEntry) throws -> Response {
+        guard availability(.tmoney, order) == .offered else { return checkoutPage(order, nil, phone: entry, status: .unprocessableContent) }
         if let attempt = OrderLifecycle.reusableAttempt(of: order, method: .redirect, at: cashier.now) {
             return checkoutPage(order, attempt, phone: entry, status: .unprocessableContent)
         }
@@ -94,7 +100,9 @@ extension Checkout {
         let context: [String: Any] = [
             "order": Self.summary(order),
             "heading": words.word("push_wait_title", language),
-            "message": words.word(late ? "push_wait_late_body" : "push_wait_body", language, ["amount": order.amount.formatted, "phone": phone]),
+            "message": words.word(late ? "push_wait_late_body" : "push_wait_body", language, [
+                "amount": order.amount.formatted, "phone": phone, "operator": attempt.operator.displayName,
+            ]),
             "phone": phone,
             "statusURL": "/pay/" + link + "/status",
             "refreshSeconds": 5, "noscriptRefreshURL": "/pay/" + link + "/phone",

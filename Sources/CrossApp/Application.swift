@@ -3,6 +3,7 @@ import Cashier
 import CheckoutWeb
 import FastCGI
 import Foundation
+import Flooz
 import Logging
 import MBanking
 import MerchantAPI
@@ -27,11 +28,15 @@ public struct Application: Sendable {
     let logger: Logger
     /// TMoney's MBANKING (paying from the phone, refunds), when the configuration has it.
     public let mbanking: (any PushOperator & CreditOperator)?
+    /// Flooz (paying from a Moov phone), when the configuration has it.
+    public let flooz: (any PushOperator)?
+    /// Every operator that prompts phones.
+    public var pushOperators: [any PushOperator] { [mbanking, flooz].compactMap { $0 } }
 
     /// `redirect` is TMoney Online as the configuration names it, and `mbanking` its MBANKING, unless given.
     public init(
         configuration: Configuration, store: any OrderStore, pages: Pages, redirect: (any RedirectOperator)? = nil,
-        mbanking: (any PushOperator & CreditOperator)? = nil,
+        mbanking: (any PushOperator & CreditOperator)? = nil, flooz: (any PushOperator)? = nil,
         clock: @escaping @Sendable () -> Timestamp = { .now() }, logger: Logger = Logger(label: "cross")
     ) {
         self.configuration = configuration
@@ -43,10 +48,20 @@ public struct Application: Sendable {
         cashier = Cashier(store: store, settings: configuration.cashierSettings, clock: clock, logger: logger)
         let mbanking = mbanking ?? configuration.mbanking.map { MBankingClient($0, clock: clock, logger: logger) }
         self.mbanking = mbanking
+        let flooz = flooz ?? configuration.flooz.map { FloozClient($0, clock: clock, logger: logger) }
+        self.flooz = flooz
+        // The phone operators the merchant offers (`operators`), each with its limits.
+        var offered: [Operator: any PushOperator] = [:]
+        for push in [mbanking as (any PushOperator)?, flooz].compactMap({ $0 }) where configuration.limits(for: push.operator).enabled {
+            offered[push.operator] = push
+        }
+        let limits = Dictionary(uniqueKeysWithValues: Operator.allCases.map { ($0, configuration.limits(for: $0)) })
         checkout = Checkout(
-            cashier: cashier, redirect: redirect ?? TMoneyOnline(configuration.tmoneyOnline), push: mbanking, pages: pages,
+            cashier: cashier, redirect: redirect ?? TMoneyOnline(configuration.tmoneyOnline), pushes: offered, limits: limits, pages: pages,
             links: configuration.links, settings: configuration.checkout, logger: logger)
-        api = OrdersAPI(cashier: cashier, links: configuration.links, apiKeys: configuration.apiKeys, push: mbanking, credits: mbanking, logger: logger)
+        api = OrdersAPI(
+            cashier: cashier, links: configuration.links, apiKeys: configuration.apiKeys, pushes: offered, limits: limits, credits: mbanking,
+            logger: logger)
         dashboard = Dashboard(
             store: store, pages: pages, credentials: configuration.admin, defaultLanguage: configuration.defaultLanguage,
             upgradedHashPath: configuration.dataDirectory + "/admin/password-hash.json", clock: clock, logger: logger)
@@ -63,8 +78,20 @@ public struct Application: Sendable {
         checkout.addRoutes(to: &router)
         // Strict: only the very path nginx's `location =` lets through (never `/notify/`, `//notify`, `/notify;x`).
         router.get(configuration.notificationPath, strict: true) { [self] in try notify($0) }
-        if mbanking != nil {
-            router.post(configuration.mbankingCallbackPath, strict: true) { [self] in try mbankingCallback($0) }
+        if let mbanking {
+            router.post(configuration.mbankingCallbackPath, strict: true) { [self] in
+                try pushCallback($0, via: mbanking, allowlist: configuration.mbankingCallbackAllowlist, channel: "mbanking callback") { body throws(CallbackProblem) in
+                    do { let callback = try MBanking.Wire.callback(body); return (callback.reference, callback.claimed) } catch { throw CallbackProblem("\(error)") }
+                }
+            }
+        }
+        if let flooz {
+            let dialect = configuration.flooz?.dialect ?? Flooz.Wire.Dialect()
+            router.post(configuration.floozCallbackPath, strict: true) { [self] in
+                try pushCallback($0, via: flooz, allowlist: configuration.floozCallbackAllowlist, channel: "flooz callback") { body throws(CallbackProblem) in
+                    do { let callback = try Flooz.Wire.callback(body, dialect); return (callback.reference, callback.claimed) } catch { throw CallbackProblem("\(error)") }
+                }
+            }
         }
         dashboard.addRoutes(to: &router)
         if diagnostics { DiagnosticRoutes.add(to: &router) }
@@ -96,15 +123,16 @@ public struct Application: Sendable {
         var jobs: [any BackgroundJob] = [PeriodicJob(name: "refusals", interval: 60, runFirstPassAtStart: false) { [cashier] in
             cashier.reportRefusedSources(channel: "notification")
             cashier.reportRefusedSources(channel: "mbanking callback")
+            cashier.reportRefusedSources(channel: "flooz callback")
             return nil
         }]
-        if let mbanking { jobs.append(reconciliationJob(mbanking)) }
+        if !pushOperators.isEmpty { jobs.append(reconciliationJob(pushOperators, credits: mbanking)) }
         return jobs
     }
 
     /// Pending orders and those with open work every `reconciliation_interval_seconds`; a thorough pass (every
     /// paid or in-review order, every recent one) at start and then about once a minute.
-    func reconciliationJob(_ mbanking: any PushOperator & CreditOperator) -> PeriodicJob {
+    func reconciliationJob(_ pushes: [any PushOperator], credits: (any CreditOperator)?) -> PeriodicJob {
         let passes = Lock(0)
         let thoroughEvery = max(1, Int((60 / configuration.reconciliationIntervalSeconds).rounded()))
         return PeriodicJob(name: "reconciliation", interval: configuration.reconciliationIntervalSeconds, lowerPriority: true) { [cashier, logger] in
@@ -113,7 +141,7 @@ public struct Application: Sendable {
                 return count
             }
             do {
-                _ = try cashier.reconcile(via: mbanking, credits: mbanking, thorough: pass % thoroughEvery == 0)
+                _ = try cashier.reconcile(via: pushes, credits: credits, thorough: pass % thoroughEvery == 0)
             } catch {
                 logger.error("reconciliation pass failed", metadata: ["error": "\(error)"])
             }
@@ -135,7 +163,7 @@ public struct Application: Sendable {
     public var errorPage: ErrorPage {
         { [pages, configuration] error, request in
             let path = request?.rawPath ?? ""
-            if path == configuration.notificationPath || path == configuration.mbankingCallbackPath {
+            if [configuration.notificationPath, configuration.mbankingCallbackPath, configuration.floozCallbackPath].contains(path) {
                 return .text(error.message + "\n", status: error.status)
             }
             if path.hasPrefix("/api/") || (request?.header("accept") ?? "").contains("application/json") {

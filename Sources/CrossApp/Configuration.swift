@@ -1,6 +1,7 @@
 import AdminDashboard
 import Cashier
 import CheckoutWeb
+import Flooz
 import Foundation
 import MBanking
 import Payments
@@ -78,6 +79,13 @@ public struct Configuration: Sendable {
     public var reconciliation: ReconciliationSchedule
     /// Caps on payouts: per payout and per UTC day, in francs.
     public var payoutLimits: PayoutLimits
+    /// Flooz's merchant debit service (paying from a Moov phone); nil: not offered.
+    public var flooz: FloozClient.Settings?
+    public var floozCallbackPath: String
+    /// Addresses allowed to call Flooz's callback: Moov's servers.
+    public var floozCallbackAllowlist: AddressAllowlist
+    /// Per operator: offered or not, and the amounts per transaction it is offered for (`operators`).
+    public var operatorLimits: [Operator: OperatorLimits]
 
     // MARK: - What each part of Cross is given
 
@@ -162,6 +170,35 @@ public struct Configuration: Sendable {
         var credit_resend_after_seconds: Int64?
         var payout_max_amount: Int64?
         var payout_daily_limit: Int64?
+        var flooz: FloozFile?
+        var flooz_callback_allowlist: [String]?
+        var operators: [String: OperatorFile]?
+
+        struct FloozFile: Decodable {
+            var token_url: String?
+            var debit_url: String
+            var verify_url: String
+            var key_scheme: String?
+            var user: String
+            var password: String?
+            var header_key: String?
+            var merchant_name: String?
+            var partner_msisdn: String
+            var timeout_seconds: Double?
+            var prompt_lifetime_seconds: Int64?
+            var key_lifetime_seconds: Int64?
+            var callback_path: String?
+            var accepted_codes: [String]?
+            var success_statuses: [String]?
+            var pending_statuses: [String]?
+            var unknown_codes: [String]?
+        }
+
+        struct OperatorFile: Decodable {
+            var enabled: Bool?
+            var min_amount: Int64?
+            var max_amount: Int64?
+        }
 
         struct MBankingFile: Decodable {
             var login_url: String
@@ -345,7 +382,82 @@ public struct Configuration: Sendable {
         payoutLimits = PayoutLimits(
             perPayout: perPayout,
             perDay: try bounded(file.payout_daily_limit, default: 2_000_000, in: perPayout...Amount.maximum, key: "payout_daily_limit", problem: "must be payout_max_amount (\(perPayout)) to \(Amount.maximum) francs"))
+        if let file = file.flooz {
+            let key = "flooz."
+            guard let scheme = Wire.KeyScheme(rawValue: file.key_scheme ?? "token") else {
+                throw Invalid("configuration", key: key + "key_scheme", problem: "must be token (a key from the token service) or header (an Authorization header)")
+            }
+            guard !file.user.isEmpty else { throw Invalid("configuration", key: key + "user", problem: "must be the merchant user Moov gave") }
+            let password = environment["CROSS_FLOOZ_PASSWORD"] ?? file.password ?? ""
+            guard !password.isEmpty else { throw Invalid("configuration", key: key + "password", problem: "must be the merchant password (or set CROSS_FLOOZ_PASSWORD)") }
+            var headerKey: [UInt8] = []
+            if scheme == .header {
+                guard let hex = environment["CROSS_FLOOZ_HEADER_KEY"] ?? file.header_key, let bytes = Hex.decode(hex), bytes.count == 32 else {
+                    throw Invalid("configuration", key: key + "header_key", problem: "must be Moov's 32-byte key as 64 hex digits (or set CROSS_FLOOZ_HEADER_KEY)")
+                }
+                headerKey = bytes
+            }
+            guard scheme == .header || file.token_url != nil else {
+                throw Invalid("configuration", key: key + "token_url", problem: "is required with key_scheme token")
+            }
+            guard let partner = PhoneNumber(file.partner_msisdn), partner.suggestedOperator != nil else {
+                throw Invalid("configuration", key: key + "partner_msisdn", problem: "must be the merchant's Flooz number (+228 and 8 digits)")
+            }
+            func codes(_ value: [String]?, _ fallback: Set<String>, _ name: String) throws(ConfigurationError) -> Set<String> {
+                let set = value.map(Set.init) ?? fallback
+                guard !set.isEmpty else { throw Invalid("configuration", key: key + name, problem: "must name at least one code") }
+                return set
+            }
+            let shownName = file.merchant_name ?? brand
+            let merchantName = try check(key + "merchant_name") { () throws(FieldError) in try FieldRule.brand(shownName, field: "merchant_name") }
+            flooz = FloozClient.Settings(
+                tokenURL: file.token_url == nil ? "" : try Self.serviceURL(file.token_url!, key: key + "token_url"),
+                debitURL: try Self.serviceURL(file.debit_url, key: key + "debit_url"), verifyURL: try Self.serviceURL(file.verify_url, key: key + "verify_url"),
+                keyScheme: scheme, user: file.user, password: password, headerKey: headerKey, merchantName: merchantName, partner: partner,
+                timeoutSeconds: try bounded(file.timeout_seconds, default: 15, in: 0.1...120, key: key + "timeout_seconds", problem: "must be 0.1 to 120"),
+                promptLifetimeSeconds: try bounded(file.prompt_lifetime_seconds, default: 120, in: 10...3600, key: key + "prompt_lifetime_seconds", problem: "must be 10 to 3600"),
+                keyLifetimeSeconds: try bounded(file.key_lifetime_seconds, default: 240, in: 1...86_400, key: key + "key_lifetime_seconds", problem: "must be 1 to 86400"),
+                indexPath: dataDirectory + "/flooz/key-index",
+                dialect: Wire.Dialect(
+                    acceptedCodes: try codes(file.accepted_codes, ["0"], "accepted_codes"), successStatuses: try codes(file.success_statuses, ["0"], "success_statuses"),
+                    pendingStatuses: try codes(file.pending_statuses, ["2"], "pending_statuses"), unknownCodes: try codes(file.unknown_codes, ["404"], "unknown_codes")))
+            floozCallbackPath = file.callback_path ?? "/callbacks/flooz"
+            guard floozCallbackPath.hasPrefix("/"), !floozCallbackPath.contains("?"), floozCallbackPath.count > 1,
+                floozCallbackPath != notificationPath, floozCallbackPath != mbankingCallbackPath
+            else {
+                throw Invalid("configuration", key: key + "callback_path", problem: "must be a path such as /callbacks/flooz, not another operator's")
+            }
+        } else {
+            flooz = nil
+            floozCallbackPath = "/callbacks/flooz"
+        }
+        floozCallbackAllowlist = try check("flooz_callback_allowlist") { () throws(FieldError) in try AddressAllowlist(file.flooz_callback_allowlist ?? []) }
+        if flooz != nil && floozCallbackAllowlist.ranges.isEmpty {
+            throw Invalid("configuration", key: "flooz_callback_allowlist", problem: "must name Moov's addresses for Flooz's callback (it is empty)")
+        }
+        var limits: [Operator: OperatorLimits] = [:]
+        for (name, entry) in file.operators ?? [:] {
+            guard let op = Operator(rawValue: name) else {
+                throw Invalid("configuration", key: "operators." + name, problem: "is no operator: tmoney or flooz")
+            }
+            let key = "operators." + name + "."
+            let minimum = try bounded(entry.min_amount, default: Amount.minimum, in: Amount.minimum...Amount.maximum, key: key + "min_amount", problem: "must be \(Amount.minimum) to \(Amount.maximum) francs")
+            let maximum = try bounded(entry.max_amount, default: Amount.maximum, in: minimum...Amount.maximum, key: key + "max_amount", problem: "must be min_amount (\(minimum)) to \(Amount.maximum) francs")
+            limits[op] = OperatorLimits(enabled: entry.enabled ?? true, minimum: minimum, maximum: maximum)
+        }
+        if limits[.flooz]?.enabled == true && flooz == nil {
+            throw Invalid("configuration", key: "operators.flooz.enabled", problem: "needs a flooz section (its service's URLs and credentials)")
+        }
+        operatorLimits = limits
         if mode == .production { try ProductionChecks.check(self) }
+    }
+
+    /// What the merchant allows of `op`: its `operators` entry, else offered for every amount when it is configured.
+    public func limits(for op: Operator) -> OperatorLimits {
+        let configured = op == .tmoney || flooz != nil
+        var limits = operatorLimits[op] ?? OperatorLimits()
+        if !configured { limits.enabled = false }
+        return limits
     }
 
     /// An http(s) URL, with a path or not (an operator's service), without a query or a trailing slash.

@@ -20,6 +20,7 @@ enum ProductionChecks {
         "dev-button-secret-change-me-in-production",
         "pbkdf2-sha256$210000$NLSsKYTN4BeM07Pim39ytw==$7CqabIYiSUUsIXNrSNb8IVqTDrfq7ifFmbNJyzlWeKQ=",
         "dev-mbanking-password",
+        "dev-flooz-password",
     ]
 
     static func check(_ configuration: Configuration) throws(ConfigurationError) {
@@ -58,6 +59,19 @@ enum ProductionChecks {
             }
             if let entry = configuration.mbankingCallbackAllowlist.nonPublicEntries.first {
                 throw refuse("mbanking_callback_allowlist", "has \(entry), which takes in more than Togocom's public servers")
+            }
+        }
+        if let flooz = configuration.flooz {
+            if developmentSecrets.contains(flooz.password) { throw refuse("flooz.password", known) }
+            for (key, url) in [("token_url", flooz.tokenURL), ("debit_url", flooz.debitURL), ("verify_url", flooz.verifyURL)] where !url.isEmpty {
+                let components = URLComponents(string: url)
+                guard components?.scheme?.lowercased() == "https" else {
+                    throw refuse("flooz." + key, "must be https: the merchant's key, password and shoppers' numbers must not travel in clear")
+                }
+                if isLoopback(components?.host ?? "") { throw refuse("flooz." + key, "names this machine, not Moov") }
+            }
+            if let entry = configuration.floozCallbackAllowlist.nonPublicEntries.first {
+                throw refuse("flooz_callback_allowlist", "has \(entry), which takes in more than Moov's public servers")
             }
         }
         if let entry = configuration.notificationAllowlist.nonPublicEntries.first {

@@ -40,6 +40,10 @@ public struct APIOrder: Encodable, Sendable {
         try json.encode(order.updatedAt.iso8601, forKey: NamedKey("updated_at"))
         try json.encode(order.expiresAt.iso8601, forKey: NamedKey("expires_at"))
         try json.encode(order.attempts.count, forKey: NamedKey("attempts"))
+        // The operator the order was paid with, else the one of its latest attempt (null before any); and each
+        // attempt with its operator and way of paying.
+        try json.encode(order.operator?.rawValue, forKey: NamedKey("operator"))
+        try json.encode(order.attempts.map(APIAttempt.init), forKey: NamedKey("payment_attempts"))
         // The operators' words on the order, however they came.
         try json.encode(order.events.count, forKey: NamedKey("notifications"))
         if let payment = order.payment {
@@ -52,6 +56,19 @@ public struct APIOrder: Encodable, Sendable {
         if !order.refunds.isEmpty {
             try json.encode(order.refunds.map { APIRefund($0, of: order) }, forKey: NamedKey("refunds"))
             try json.encode(order.refundedAmount, forKey: NamedKey("refunded_amount"))
+        }
+    }
+
+    struct APIAttempt: Encodable {
+        let attempt: Attempt
+
+        func encode(to encoder: any Encoder) throws {
+            var json = encoder.container(keyedBy: NamedKey.self)
+            try json.encode(attempt.operator.rawValue, forKey: NamedKey("operator"))
+            try json.encode(attempt.method.rawValue, forKey: NamedKey("method"))
+            try json.encode(attempt.issuedAt.iso8601, forKey: NamedKey("issued_at"))
+            try json.encode(attempt.expiresAt.iso8601, forKey: NamedKey("expires_at"))
+            if let phone = attempt.phone { try json.encode(phone.international, forKey: NamedKey("phone")) }
         }
     }
 

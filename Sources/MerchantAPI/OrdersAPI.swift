@@ -16,16 +16,20 @@ public struct OrdersAPI: Sendable {
     let cashier: Cashier
     let links: OrderLink
     let apiKeys: [String]
-    /// The operator that prompts phones, and the one that sends credits; nil: those routes answer 404.
-    let push: (any PushOperator)?
+    /// The operators that prompt phones as the merchant offers them, and the one that sends credits; none: those
+    /// routes answer 404.
+    let pushes: [Operator: any PushOperator]
+    let limits: [Operator: OperatorLimits]
     let credits: (any CreditOperator)?
     let logger: Logger
 
     public init(
-        cashier: Cashier, links: OrderLink, apiKeys: [String], push: (any PushOperator)? = nil, credits: (any CreditOperator)? = nil, logger: Logger
+        cashier: Cashier, links: OrderLink, apiKeys: [String], pushes: [Operator: any PushOperator] = [:], limits: [Operator: OperatorLimits] = [:],
+        credits: (any CreditOperator)? = nil, logger: Logger
     ) {
         self.cashier = cashier
-        self.push = push
+        self.pushes = pushes
+        self.limits = limits
         self.credits = credits
         self.links = links
         self.apiKeys = apiKeys

@@ -6,7 +6,9 @@ import Payments
 
 /// What a merchant's back end does with an order once made, without a browser:
 ///
-///     POST /api/orders/{ref}/push             {"phone": "…"} → 202 with the attempt: the shopper's phone is prompted
+///     POST /api/orders/{ref}/push             {"phone": "…", "operator": "tmoney" | "flooz"} → 202 with the attempt:
+///                                             the shopper's phone is prompted (the operator: the one the number's
+///                                             range suggests, unless given)
 ///     POST /api/orders/{ref}/refunds          {"amount": …, "reason": "…"} with an Idempotency-Key header → 201
 ///     GET  /api/orders/{ref}/refunds/{id}     the refund
 extension OrdersAPI {
@@ -18,7 +20,9 @@ extension OrdersAPI {
 
     func pushPayment(_ request: Request) throws -> Response {
         try authenticate(request)
-        guard let push else { throw HTTPError(.notFound, "Paying from the phone is not enabled on this Cross (no mbanking in its configuration).") }
+        guard !pushes.isEmpty else {
+            throw HTTPError(.notFound, "Paying from the phone is not enabled on this Cross (no mbanking or flooz in its configuration).")
+        }
         let body = try Self.jsonObject(request)
         guard let typed = body["phone"] as? String else { return Self.invalid("phone", "is required: the shopper's number, such as 90 00 00 01") }
         let phone: PhoneNumber
@@ -27,10 +31,25 @@ extension OrdersAPI {
         case .failure(.noMobileOperator): return Self.invalid("phone", "is in no Togolese mobile operator's range")
         case .success(let number): phone = number
         }
-        guard phone.suggestedOperator == push.operator else {
-            return Self.invalid("phone", "is in \(phone.suggestedOperator?.displayName ?? "another operator")'s range; only \(push.operator.displayName) numbers can be prompted here")
+        // Numbers are portable: the merchant may name the operator; else the one the number's range suggests.
+        let chosen: Operator?
+        switch body["operator"] {
+        case nil, is NSNull: chosen = phone.suggestedOperator
+        case let name as String:
+            guard let named = Operator(rawValue: name) else { return Self.invalid("operator", "must be tmoney or flooz") }
+            chosen = named
+        default: return Self.invalid("operator", "must be tmoney or flooz")
+        }
+        guard let chosen, let push = pushes[chosen] else {
+            return Self.invalid("operator", "\((chosen ?? phone.suggestedOperator)?.displayName ?? "this operator") is not offered for paying from the phone on this Cross")
         }
         let order = try order(request)
+        switch limits[chosen, default: OperatorLimits()].availability(for: order.amount.francs) {
+        case .offered: break
+        case .disabled: return Self.invalid("operator", "\(chosen.displayName) is not offered on this Cross")
+        case .belowMinimum(let minimum): return Self.invalid("operator", "\(chosen.displayName) is offered from \(minimum) F CFA: this order is below")
+        case .aboveMaximum(let maximum): return Self.invalid("operator", "\(chosen.displayName) is offered up to \(maximum) F CFA: this order is above")
+        }
         switch try cashier.startPushAttempt(order, phone: phone, via: push) {
         case .requested(let current, let attempt), .waiting(let current, let attempt):
             return attemptAnswer(current, attempt, state: "waiting", status: .accepted)
@@ -90,7 +109,7 @@ extension OrdersAPI {
         case .refused(_, .noPayerNumber):
             return Self.invalid("amount", "cannot be refunded: the operator gave no number for the payer")
         case .refused(_, .operatorCannotCredit(let op)):
-            return Self.invalid("amount", "cannot be refunded: refunds are not available for \(op.displayName) yet")
+            return Self.invalid("amount", "cannot be refunded: refunds are not available for \(op.displayName) yet (no public credit service)")
         case .missing:
             throw HTTPError(.notFound, "No order with this purchaseref.")
         }

@@ -102,7 +102,7 @@ public struct PayoutFields: Sendable {
         case .success(let number) where number.suggestedOperator == `operator`:
             phone = number
         case .success(let number):
-            errors.append(FieldError("phone", "is in \(number.suggestedOperator?.displayName ?? "another operator")'s range: payouts are available for \(`operator`.displayName) numbers only"))
+            errors.append(FieldError("phone", "is in \(number.suggestedOperator?.displayName ?? "another operator")'s range: payouts are available to \(`operator`.displayName) numbers only (\(number.suggestedOperator?.displayName ?? "that operator") has no public credit service yet)"))
         case .failure(.notTogolese):
             errors.append(FieldError("phone", "is required: a Togolese mobile number (+228 and 8 digits)"))
         case .failure(.noMobileOperator):

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Cashier
 import CrossApp
+import Flooz
 import Foundation
 import Logging
 import MBanking
@@ -26,17 +27,20 @@ struct Reconcile: ParsableCommand {
 
     func run() throws {
         let configuration = try config.load()
-        guard let settings = configuration.mbanking else {
-            throw fail("the configuration has no mbanking section: there is nothing to reconcile with (TMoney Online has no status call)")
+        guard configuration.mbanking != nil || configuration.flooz != nil else {
+            throw fail("the configuration has neither an mbanking nor a flooz section: there is nothing to reconcile with (TMoney Online has no status call)")
         }
         let store = try config.openStore(configuration)
         var logger = Logger(label: "cross")
         logger.logLevel = .warning
         let cashier = Cashier(store: store, settings: configuration.cashierSettings, logger: logger)
-        let client = MBankingClient(settings, logger: logger)
+        let client = configuration.mbanking.map { MBankingClient($0, logger: logger) }
+        var pushes: [any PushOperator] = []
+        if let client { pushes.append(client) }
+        if let flooz = configuration.flooz { pushes.append(FloozClient(flooz, logger: logger)) }
         let result: Cashier.ReconciliationReport
         do {
-            result = try cashier.reconcile(via: client, credits: client, dryRun: dryRun, force: true)
+            result = try cashier.reconcile(via: pushes, credits: client, dryRun: dryRun, force: true)
         } catch {
             throw fail("\(error)")
         }

@@ -208,7 +208,9 @@ import WebPages
         for key in ["link_secret", "button_secret"] { if let secret = file[key] as? String { secrets.insert(secret) } }
         if let admin = file["admin"] as? [String: Any], let hash = admin["password_hash"] as? String { secrets.insert(hash) }
         for webhook in (file["webhooks"] as? [[String: Any]]) ?? [] { if let secret = webhook["secret"] as? String { secrets.insert(secret) } }
-        if let mbanking = file["mbanking"] as? [String: Any], let password = mbanking["password"] as? String { secrets.insert(password) }
+        for section in ["mbanking", "flooz"] {
+            if let entry = file[section] as? [String: Any], let password = entry["password"] as? String { secrets.insert(password) }
+        }
         #expect(secrets == ProductionChecks.developmentSecrets)
         #expect(throws: ConfigurationError.self) { try Configuration.load(path: Stack.root + "/config/cross.dev.json", environment: [:]) }
     }
