@@ -73,7 +73,7 @@ import Testing
         let names = try FileManager.default.contentsOfDirectory(atPath: harness.directory)
         #expect(!names.contains { $0.hasSuffix(".tmp") })
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: harness.statePath))) as? [String: Any])
-        #expect(Set(json.keys) == ["accounts", "sessions", "transactions", "outbox", "mbanking"])
+        #expect(Set(json.keys) == ["accounts", "sessions", "transactions", "outbox", "mbanking", "flooz"])
         let accounts = try #require(json["accounts"] as? [String: [String: Any]])
         #expect(accounts["90000001"]?["balance"] as? Int == 4_985_000)
         #expect(accounts["90000001"]?["failed_logins"] as? Int == 0)
