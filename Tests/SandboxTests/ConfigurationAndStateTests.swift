@@ -16,8 +16,8 @@ import Testing
         #expect(!merchant.allowedAddresses.allows("10.0.0.1"))
         #expect(merchant.notificationURL == "http://127.0.0.1:8080/notify")
         #expect(configuration.sessionLifetimeSeconds == 180)
-        #expect(configuration.accounts.map(\.phone) == ["90000001", "90000002", "90000003"])
-        #expect(configuration.accounts.map(\.openingBalance) == [5_000_000, 500, 100_000])
+        #expect(configuration.accounts.map(\.phone) == ["90000001", "90000002", "90000003", "96000001", "96000002", "96000003"])
+        #expect(configuration.accounts.map(\.openingBalance) == [5_000_000, 500, 100_000, 5_000_000, 500, 100_000])
         #expect(configuration.account("90000001")?.name == "Kofi Mensah")
     }
 

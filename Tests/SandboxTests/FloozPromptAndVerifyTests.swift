@@ -174,6 +174,23 @@ import Testing
         #expect(harness.floozPartnerBalance == 1_015_000)
     }
 
+    @Test func theDevelopmentConfigurationHasFlooz() throws {
+        let configuration = try SandboxConfiguration.load(path: ConfigurationAndStateTests.repository + "/config/sandbox.dev.json")
+        let partner = try #require(configuration.flooz?.partner(user: "cross-flooz"))
+        #expect(partner.msisdn == "22899000000" && partner.name == "Boutique Démo" && partner.openingBalance == 1_000_000)
+        #expect(partner.callbackURL == "http://127.0.0.1:8080/callbacks/flooz")
+        #expect(configuration.flooz?.keyLifetimeSeconds == 300 && configuration.flooz?.promptLifetimeSeconds == 120)
+    }
+
+    @Test func theIndexShowsTheFloozPartnerAndRecentRequests() throws {
+        let harness = try Harness.flooz()
+        _ = harness.floozDebit(["mrchrefid": "IDX-<1>"])
+        let html = Harness.text(harness.call("GET", "/sandbox"))
+        #expect(html.contains("<h2>Flooz</h2>") && html.contains("cross-flooz") && html.contains("22899000000"))
+        #expect(html.contains("IDX-&lt;1&gt;") && html.contains("1 000 000 F CFA"))
+        #expect(!html.contains("dev-flooz-password"))
+    }
+
     @Test func withoutTheSectionThereIsNoFlooz() throws {
         let harness = try Harness.mbanking()
         #expect(harness.call("GET", "/flooz/token?index=1&username=a&password=b").status == .notFound)
