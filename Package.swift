@@ -88,7 +88,8 @@ let package = Package(
         // The TMoney Online sandbox (`cross sandbox`): sessions, payment pages, accounts and notifications.
         .target(
             name: "Sandbox",
-            dependencies: ["FastCGI", "Payments", "TMoneyOnline", "OutboundHTTP", "WebPages", "Support", .product(name: "Logging", package: "swift-log")],
+            dependencies: ["FastCGI", "Payments", "TMoneyOnline", "OutboundHTTP", "WebPages", "Support", .product(name: "Logging", package: "swift-log"),
+                .product(name: "CryptoExtras", package: "swift-crypto")],
             resources: [.copy("Templates")]),
         .executableTarget(
             name: "cross",

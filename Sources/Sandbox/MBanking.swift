@@ -22,13 +22,10 @@ public enum MBankingCall: String, Sendable, Equatable, CaseIterable {
     case login, debit, check, credit, any
 }
 
-/// A fault waiting for its calls.
-public struct QueuedFault: Sendable, Equatable {
-    public let fault: MBankingFault
-    public let on: MBankingCall
-    /// Matching calls it still applies to.
-    public var remaining: Int
-}
+extension MBankingCall: FaultCall {}
+
+/// A fault waiting for MBANKING's calls.
+public typealias QueuedFault = FaultQueue<MBankingFault, MBankingCall>.Entry
 
 /// What a shopper does with a prompt.
 public enum PromptAction: Sendable, Equatable {
@@ -57,6 +54,11 @@ public enum PromptResult: Sendable, Equatable {
         default: .failure
         }
     }
+}
+
+/// How a prompt ended, whichever operator's it was; each wire says it in its own words.
+enum PromptEnding: Sendable, Equatable {
+    case succeeded, declined, blocked, blockedByPIN, balanceShort, unanswered, unknownClient
 }
 
 /// The answer to a debit or a credit: the request as recorded (the first time, or now), or an idRequete this
@@ -133,30 +135,15 @@ extension TMoneySandbox {
 
     /// Queues `fault` for the next `count` calls of kind `on`; they are played in the order queued.
     func queueFault(_ fault: MBankingFault, on: MBankingCall, count: Int) -> [QueuedFault] {
-        logger.info("mbanking fault queued", metadata: ["fault": "\(fault.rawValue)", "on": "\(on.rawValue)", "count": "\(count)"])
-        return faults.withLock { queue in
-            queue.append(QueuedFault(fault: fault, on: on, remaining: count))
-            return queue
-        }
+        faults.add(fault, on: on, count: count, logger: logger)
     }
 
-    func queuedFaults() -> [QueuedFault] { faults.withLock { $0 } }
+    func queuedFaults() -> [QueuedFault] { faults.entries }
 
-    func clearFaults() {
-        faults.withLock { $0.removeAll() }
-        logger.info("mbanking faults cleared")
-    }
+    func clearFaults() { faults.clear(logger: logger) }
 
     /// The fault this call plays, if one waits for it: used up by the call.
-    func takeFault(for call: MBankingCall) -> MBankingFault? {
-        faults.withLock { queue in
-            guard let index = queue.firstIndex(where: { $0.on == .any || $0.on == call }) else { return nil }
-            queue[index].remaining -= 1
-            let fault = queue[index].fault
-            if queue[index].remaining <= 0 { queue.remove(at: index) }
-            return fault
-        }
-    }
+    func takeFault(for call: MBankingCall) -> MBankingFault? { faults.take(for: call) }
 
     // MARK: - Debit
 
@@ -178,8 +165,7 @@ extension TMoneySandbox {
                 answer = WireAnswer(code: MBankingWire.clientBlocked, message: MBankingWire.clientBlockedMessage)
             } else {
                 answer = WireAnswer(code: MBankingWire.accepted, message: MBankingWire.debitPendingMessage)
-                var id = SecureRandom.hex(bytes: 16)
-                while state.mbanking.prompts[id] != nil { id = SecureRandom.hex(bytes: 16) }
+                let id = newPromptID(state)
                 promptID = id
                 state.mbanking.prompts[id] = Prompt(
                     id: id, partnerID: partner.id, idRequete: money.idRequete, phone: phone, amount: money.amount,
@@ -212,77 +198,98 @@ extension TMoneySandbox {
 
     // MARK: - Prompts
 
-    /// The prompts open on `phone` (8 digits), oldest first; those past their lifetime are left to the sweep.
+    /// The prompts open on `phone` (8 digits), MBANKING's and Flooz's, oldest first; those past their lifetime
+    /// are left to the sweep.
     func openPrompts(phone: String) -> [Prompt] {
         let now = clock()
         return read { state in
-            state.mbanking.prompts.values.filter { $0.phone == phone && now < $0.expiresAt }
+            (Array(state.mbanking.prompts.values) + Array(state.flooz.prompts.values)).filter { $0.phone == phone && now < $0.expiresAt }
                 .sorted { ($0.openedAt, $0.id) < ($1.openedAt, $1.id) }
         }
     }
 
-    func prompt(_ id: String) -> Prompt? { read { $0.mbanking.prompts[id] } }
+    func prompt(_ id: String) -> Prompt? { read { $0.mbanking.prompts[id] ?? $0.flooz.prompts[id] } }
 
-    /// The shopper's answer to prompt `id`. `callback`, when given, replaces the partner's fate for this
-    /// prompt's callback. Throws `unknownPrompt` for a prompt that is not open (never was, or already ended).
-    func answerPrompt(_ id: String, _ action: PromptAction, callback: CallbackFate? = nil) throws(Failure) -> PromptResult {
-        try changeSending { state, now throws(Failure) in
-            guard let prompt = state.mbanking.prompts[id] else { throw .unknownPrompt }
-            let fate = callback ?? prompt.callback
-            func end(_ status: MBankingWire.Status, _ message: String, _ result: PromptResult) -> (PromptResult, Outbound) {
-                let plan = finishDebit(prompt, status, message: message, fate: fate, state: &state, at: now)
-                return (result, Outbound(callbacks: plan.map { [$0] } ?? []))
-            }
-            guard now < prompt.expiresAt else { return end(.failure, MBankingWire.unansweredMessage, .expired) }
-            guard let account = configuration.account(prompt.phone) else {
-                return end(.failure, MBankingWire.unknownClientMessage, .blocked)
-            }
-            var record = state.accounts[prompt.phone] ?? AccountState(balance: account.openingBalance)
-            let metadata: Logger.Metadata = ["partner": "\(prompt.partnerID)", "idRequete": "\(prompt.idRequete)", "phone": "\(prompt.phone)"]
-            switch action {
-            case .decline:
-                return end(.failure, MBankingWire.declinedMessage, .declined(balance: record.balance))
-            case .approve where record.blocked:
-                logger.warning("mbanking prompt refused: account blocked", metadata: metadata)
-                return end(.failure, MBankingWire.clientBlockedMessage, .blocked)
-            case .approve(let pin) where ConstantTime.equal(pin, account.pin):
-                record.failedLogins = 0
-                guard record.balance >= prompt.amount else {
-                    state.accounts[prompt.phone] = record
-                    return end(.failure, MBankingWire.clientBalanceShortMessage, .balanceShort(balance: record.balance))
-                }
-                record.balance -= prompt.amount
-                state.accounts[prompt.phone] = record
-                state.mbanking.partnerBalances[prompt.partnerID, default: 0] += prompt.amount
-                logger.info("account debited", metadata: metadata.merging([
-                    "amount": "\(prompt.amount)", "balance": "\(record.balance)",
-                    "partner_balance": "\(state.mbanking.partnerBalances[prompt.partnerID] ?? 0)",
-                ]) { $1 })
-                return end(.success, MBankingWire.debitSucceededMessage, .paid(balance: record.balance))
-            case .approve:
-                // The same count as TMoney Online's login: three wrong PINs in a row, on any channel, block.
-                record.failedLogins += 1
-                record.blocked = record.failedLogins >= AccountState.loginAttempts
-                state.accounts[prompt.phone] = record
-                if record.blocked {
-                    logger.warning("account blocked: third wrong PIN in a row", metadata: metadata)
-                    return end(.failure, MBankingWire.blockedByPINMessage, .blocked)
-                }
-                logger.info("mbanking prompt: wrong PIN", metadata: metadata.merging(["attempt": "\(record.failedLogins)"]) { $1 })
-                return (.wrongPIN(attemptsLeft: AccountState.loginAttempts - record.failedLogins), Outbound())
-            }
+    /// A new prompt id, unused by either operator.
+    func newPromptID(_ state: SandboxState) -> String {
+        var id = SecureRandom.hex(bytes: 16)
+        while state.mbanking.prompts[id] != nil || state.flooz.prompts[id] != nil { id = SecureRandom.hex(bytes: 16) }
+        return id
+    }
+
+    /// The name the shopper's prompt gives the merchant.
+    func merchantName(_ prompt: Prompt) -> String {
+        switch prompt.network {
+        case .tmoney: configuration.mbanking?.partner(id: prompt.partnerID)?.name ?? prompt.partnerID
+        case .flooz: configuration.flooz?.partner(user: prompt.partnerID)?.name ?? prompt.partnerID
         }
     }
 
-    /// Ends, ECHEC, the prompts nobody answered within their lifetime, and sends their callbacks. Returns how
-    /// many it ended. Runs in the same sweep as `expireAbandonedPayments`.
+    /// The shopper's answer to prompt `id`, of either operator. `callback`, when given, replaces the partner's
+    /// fate for this prompt's callback. Throws `unknownPrompt` for a prompt that is not open (never was, or
+    /// already ended).
+    func answerPrompt(_ id: String, _ action: PromptAction, callback: CallbackFate? = nil) throws(Failure) -> PromptResult {
+        try changeSending { state, now throws(Failure) in
+            guard let prompt = state.mbanking.prompts[id] ?? state.flooz.prompts[id] else { throw .unknownPrompt }
+            let (result, ending) = settle(prompt, action, state: &state, at: now)
+            guard let ending else { return (result, Outbound()) }
+            let plan = finish(prompt, ending, fate: callback ?? prompt.callback, state: &state, at: now)
+            return (result, Outbound(callbacks: plan.map { [$0] } ?? []))
+        }
+    }
+
+    /// What the answer does to the shopper's account, whichever operator asked: the same PIN, block and
+    /// balance rules, the same wrong-PIN count as TMoney Online's login. The shopper is debited here; the
+    /// partner is credited by the operator's `finish`. Nil ending: the prompt stays open.
+    private func settle(
+        _ prompt: Prompt, _ action: PromptAction, state: inout SandboxState, at now: Timestamp
+    ) -> (PromptResult, PromptEnding?) {
+        guard now < prompt.expiresAt else { return (.expired, .unanswered) }
+        guard let account = configuration.account(prompt.phone) else { return (.blocked, .unknownClient) }
+        var record = state.accounts[prompt.phone] ?? AccountState(balance: account.openingBalance)
+        let metadata: Logger.Metadata = [
+            "operator": "\(prompt.network.rawValue)", "partner": "\(prompt.partnerID)", "reference": "\(prompt.idRequete)", "phone": "\(prompt.phone)",
+        ]
+        switch action {
+        case .decline:
+            return (.declined(balance: record.balance), .declined)
+        case .approve where record.blocked:
+            logger.warning("prompt refused: account blocked", metadata: metadata)
+            return (.blocked, .blocked)
+        case .approve(let pin) where ConstantTime.equal(pin, account.pin):
+            record.failedLogins = 0
+            guard record.balance >= prompt.amount else {
+                state.accounts[prompt.phone] = record
+                return (.balanceShort(balance: record.balance), .balanceShort)
+            }
+            record.balance -= prompt.amount
+            state.accounts[prompt.phone] = record
+            logger.info("account debited", metadata: metadata.merging(["amount": "\(prompt.amount)", "balance": "\(record.balance)"]) { $1 })
+            return (.paid(balance: record.balance), .succeeded)
+        case .approve:
+            // The same count as TMoney Online's login: three wrong PINs in a row, on any channel, block.
+            record.failedLogins += 1
+            record.blocked = record.failedLogins >= AccountState.loginAttempts
+            state.accounts[prompt.phone] = record
+            if record.blocked {
+                logger.warning("account blocked: third wrong PIN in a row", metadata: metadata)
+                return (.blocked, .blockedByPIN)
+            }
+            logger.info("prompt: wrong PIN", metadata: metadata.merging(["attempt": "\(record.failedLogins)"]) { $1 })
+            return (.wrongPIN(attemptsLeft: AccountState.loginAttempts - record.failedLogins), nil)
+        }
+    }
+
+    /// Ends, failed, the prompts of either operator nobody answered within their lifetime, and sends their
+    /// callbacks. Returns how many it ended. Runs in the same sweep as `expireAbandonedPayments`.
     @discardableResult
     public func expireUnansweredPrompts() throws(Failure) -> Int {
         try changeSending { state, now throws(Failure) in
             var outbound = Outbound()
-            let expired = state.mbanking.prompts.values.filter { now >= $0.expiresAt }.sorted { $0.openedAt < $1.openedAt }
+            let expired = (Array(state.mbanking.prompts.values) + Array(state.flooz.prompts.values)).filter { now >= $0.expiresAt }
+                .sorted { ($0.openedAt, $0.id) < ($1.openedAt, $1.id) }
             for prompt in expired {
-                if let plan = finishDebit(prompt, .failure, message: MBankingWire.unansweredMessage, fate: prompt.callback, state: &state, at: now) {
+                if let plan = finish(prompt, .unanswered, fate: prompt.callback, state: &state, at: now) {
                     outbound.callbacks.append(plan)
                 }
             }
@@ -290,21 +297,33 @@ extension TMoneySandbox {
         }
     }
 
-    /// Closes the prompt, records how the debit ended, and works out its callback (nil when dropped).
+    /// Closes the prompt by its operator's rules.
+    private func finish(_ prompt: Prompt, _ ending: PromptEnding, fate: CallbackFate, state: inout SandboxState, at now: Timestamp) -> CallbackPlan? {
+        switch prompt.network {
+        case .tmoney: finishDebit(prompt, ending, fate: fate, state: &state, at: now)
+        case .flooz: finishFloozDebit(prompt, ending, fate: fate, state: &state, at: now)
+        }
+    }
+
+    /// Closes the prompt, credits the partner on success, records how the debit ended, and works out its
+    /// callback (nil when dropped).
     private func finishDebit(
-        _ prompt: Prompt, _ status: MBankingWire.Status, message: String, fate: CallbackFate, state: inout SandboxState, at now: Timestamp
+        _ prompt: Prompt, _ ending: PromptEnding, fate: CallbackFate, state: inout SandboxState, at now: Timestamp
     ) -> CallbackPlan? {
         state.mbanking.prompts[prompt.id] = nil
         guard var request = state.mbanking.requests[prompt.requestKey] else { return nil }
+        let status: MBankingWire.Status = ending == .succeeded ? .success : .failure
+        if ending == .succeeded { state.mbanking.partnerBalances[prompt.partnerID, default: 0] += prompt.amount }
         request.status = status
         request.code = status == .success ? MBankingWire.debitSucceeded : MBankingWire.debitFailed
-        request.message = message
+        request.message = MBankingWire.message(ending)
         request.finishedAt = now
         request.promptID = nil
         state.mbanking.requests[request.key] = request
         logger.info("mbanking debit finished", metadata: [
             "partner": "\(request.partnerID)", "idRequete": "\(request.idRequete)", "statut": "\(status.rawValue)",
-            "reason": "\(message)", "refTmoney": "\(request.refTmoney)", "callback": "\(fate)",
+            "reason": "\(request.message)", "refTmoney": "\(request.refTmoney)", "callback": "\(fate)",
+            "partner_balance": "\(state.mbanking.partnerBalances[prompt.partnerID] ?? 0)",
         ])
         guard let partner = configuration.mbanking?.partner(id: request.partnerID) else { return nil }
         let body = MBankingWire.callback(

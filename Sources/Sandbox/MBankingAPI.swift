@@ -19,18 +19,31 @@ extension SandboxApp {
                 MBankingWire.v1Answer(MBankingWire.v1Credit(request.query), .authenticationFailed, transactionID: "", status: .unauthorized)
             })
         }
-        router.post("/sandbox/api/mbanking/faults") { [self] in try queueFault($0) }
-        router.get("/sandbox/api/mbanking/faults") { [self] _ in try faultList(sandbox.queuedFaults()) }
+        router.post("/sandbox/api/mbanking/faults") { [self] request in
+            try requireMBanking()
+            return queueFault(request) { fault, on, count in sandbox.queueFault(fault, on: on, count: count) }
+        }
+        router.get("/sandbox/api/mbanking/faults") { [self] _ in
+            try requireMBanking()
+            return Self.faultList(sandbox.queuedFaults())
+        }
         router.add("DELETE", "/sandbox/api/mbanking/faults") { [self] _ in
             try requireMBanking()
             sandbox.clearFaults()
-            return try faultList([])
+            return Self.faultList(sandbox.queuedFaults())
         }
         router.add("DELETE", "/sandbox/api/mbanking/tokens") { [self] _ in try revokeTokens() }
         router.get("/sandbox/api/prompts") { [self] in try promptList($0) }
         router.post("/sandbox/api/prompts/:id") { [self] in try promptAnswer($0) }
         router.get("/sandbox/phone/:number") { [self] in try phonePage($0) }
         router.post("/sandbox/phone/:number") { [self] in try phoneAnswer($0) }
+    }
+
+    /// The phone page and the prompts API serve MBANKING's and Flooz's prompts: either will do.
+    func requirePrompts() throws {
+        guard sandbox.configuration.mbanking != nil || sandbox.configuration.flooz != nil else {
+            throw HTTPError(.notFound, "This sandbox plays neither MBANKING nor Flooz: its configuration has no mbanking or flooz section.")
+        }
     }
 
     @discardableResult
@@ -144,17 +157,19 @@ extension SandboxApp {
 
     // MARK: - Faults
 
-    private func queueFault(_ request: Request) throws -> Response {
-        try requireMBanking()
+    /// `POST /sandbox/api/{operator}/faults`: `{"fault": …, "on": …, "count": N}`, for MBANKING's or Flooz's queue.
+    func queueFault<Fault, Call>(
+        _ request: Request, _ add: (Fault, Call, Int) -> [FaultQueue<Fault, Call>.Entry]
+    ) -> Response {
         let object: [String: Any]
         do { object = try Self.jsonObject(request.body) } catch { return Self.apiError(error) }
-        guard let name = object["fault"] as? String, let fault = MBankingFault(rawValue: name) else {
-            return Self.apiError(FieldError("fault", "must be one of " + MBankingFault.allCases.map(\.rawValue).joined(separator: ", ")))
+        guard let name = object["fault"] as? String, let fault = Fault(rawValue: name) else {
+            return Self.apiError(FieldError("fault", "must be one of " + Fault.allCases.map(\.rawValue).joined(separator: ", ")))
         }
-        var on = MBankingCall.any
+        var on = Call.any
         if let value = object["on"] {
-            guard let text = value as? String, let call = MBankingCall(rawValue: text) else {
-                return Self.apiError(FieldError("on", "must be one of " + MBankingCall.allCases.map(\.rawValue).joined(separator: ", ")))
+            guard let text = value as? String, let call = Call(rawValue: text) else {
+                return Self.apiError(FieldError("on", "must be one of " + Call.allCases.map(\.rawValue).joined(separator: ", ")))
             }
             on = call
         }
@@ -163,12 +178,11 @@ extension SandboxApp {
             guard let number = Self.integer(value), (1...1000).contains(number) else { return Self.apiError(FieldError("count", "must be a whole number from 1 to 1000")) }
             count = Int(number)
         }
-        return try faultList(sandbox.queueFault(fault, on: on, count: count))
+        return Self.faultList(add(fault, on, count))
     }
 
-    private func faultList(_ faults: [QueuedFault]) throws -> Response {
-        try requireMBanking()
-        return Self.jsonResponse(["faults": faults.map { ["fault": $0.fault.rawValue, "on": $0.on.rawValue, "count": $0.remaining] }])
+    static func faultList<Fault, Call>(_ faults: [FaultQueue<Fault, Call>.Entry]) -> Response {
+        jsonResponse(["faults": faults.map { ["fault": $0.fault.rawValue, "on": $0.on.rawValue, "count": $0.remaining] }])
     }
 
     /// `DELETE /sandbox/api/mbanking/tokens`: every token issued so far stops working.
@@ -181,21 +195,26 @@ extension SandboxApp {
     // MARK: - Prompts as JSON
 
     private func promptList(_ request: Request) throws -> Response {
-        try requireMBanking()
+        try requirePrompts()
         guard let written = request.query["phone"], let phone = PhoneNumber(written) else {
             return Self.apiError(FieldError("phone", "must be a Togolese number, such as 90000001"))
         }
         let list = sandbox.openPrompts(phone: phone.national).map { prompt -> [String: Any] in
-            [
-                "id": prompt.id, "amount": prompt.amount, "merchant": sandbox.configuration.mbanking?.partner(id: prompt.partnerID)?.name ?? prompt.partnerID,
-                "expires_at": prompt.expiresAt.iso8601, "id_requete": prompt.idRequete, "ref_commande": prompt.refCommande,
+            var entry: [String: Any] = [
+                "id": prompt.id, "amount": prompt.amount, "merchant": sandbox.merchantName(prompt), "expires_at": prompt.expiresAt.iso8601,
+                "operator": prompt.network.rawValue, "reference": prompt.idRequete,
             ]
+            if prompt.network == .tmoney {
+                entry["id_requete"] = prompt.idRequete
+                entry["ref_commande"] = prompt.refCommande
+            }
+            return entry
         }
         return Self.jsonResponse(list)
     }
 
     private func promptAnswer(_ request: Request) throws -> Response {
-        try requireMBanking()
+        try requirePrompts()
         let id = request.routeParameters["id"] ?? ""
         let object: [String: Any]
         do { object = try Self.jsonObject(request.body) } catch { return Self.apiError(error) }
@@ -237,7 +256,7 @@ extension SandboxApp {
     // MARK: - The shopper's phone
 
     private func phonePage(_ request: Request) throws -> Response {
-        try requireMBanking()
+        try requirePrompts()
         let written = request.routeParameters["number"] ?? ""
         guard let phone = PhoneNumber(written), let account = sandbox.configuration.account(phone.national) else {
             return PhoneViews.unknown(pages)
@@ -246,11 +265,11 @@ extension SandboxApp {
             return Response.redirect(to: "/sandbox/phone/" + phone.national)
         }
         return PhoneViews.page(account: account, state: sandbox.snapshot(), prompts: sandbox.openPrompts(phone: phone.national),
-                               answer: nil, configuration: sandbox.configuration, pages: pages)
+                               answer: nil, sandbox: sandbox, pages: pages)
     }
 
     private func phoneAnswer(_ request: Request) throws -> Response {
-        try requireMBanking()
+        try requirePrompts()
         guard let phone = PhoneNumber(request.routeParameters["number"] ?? ""), let account = sandbox.configuration.account(phone.national) else {
             return PhoneViews.unknown(pages)
         }
@@ -269,7 +288,7 @@ extension SandboxApp {
             }
         }
         return PhoneViews.page(account: account, state: sandbox.snapshot(), prompts: sandbox.openPrompts(phone: phone.national),
-                               answer: answer, configuration: sandbox.configuration, pages: pages)
+                               answer: answer, sandbox: sandbox, pages: pages)
     }
 
     // MARK: - JSON for the sandbox's own API
@@ -294,7 +313,8 @@ extension SandboxApp {
 
     /// A JSON whole number (not a boolean, not a fraction).
     static func integer(_ value: Any) -> Int64? {
-        guard !(value is Bool), let number = value as? NSNumber else { return nil }
+        // Not `value is Bool`: on Linux a JSON 0 or 1 is a Bool too; a JSON boolean's objCType is "c".
+        guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
         let double = number.doubleValue
         guard double.rounded() == double, abs(double) < 1e15 else { return nil }
         return number.int64Value

@@ -3,6 +3,7 @@ import Foundation
 import Logging
 import Support
 import OutboundHTTP
+import Payments
 
 /// What becomes of the callback of one prompt, so that a partner can test how it copes: `send` (TMoney's
 /// normal behaviour), `drop` (never sent: the partner must ask check-transaction), `twice` (sent two times,
@@ -52,12 +53,13 @@ public enum CallbackFate: Sendable, Equatable, Codable, CustomStringConvertible 
     }
 }
 
-/// The callback TMoney POSTs to a partner once a debit's prompt ends: worked out under the lock from the saved
-/// state, sent after it, so that what it says is what check-transaction says.
+/// The callback TMoney (or Flooz) POSTs to a partner once a debit's prompt ends: worked out under the lock from
+/// the saved state, sent after it, so that what it says is what check-transaction (or verify) says.
 public struct CallbackPlan: Sendable, Equatable {
     public let partnerID: String
+    /// The partner's reference of the debit: MBANKING's `idRequete`, Flooz's `mrchrefid`.
     public let idRequete: String
-    /// `SUCCES` or `ECHEC`, for the log.
+    /// `SUCCES` or `ECHEC` (Flooz: `0` or `1`), for the log.
     public let status: String
     public let url: String
     /// The JSON body.
@@ -65,9 +67,13 @@ public struct CallbackPlan: Sendable, Equatable {
     /// 1, or 2 for `twice`.
     public let copies: Int
     public let delayMilliseconds: Int
+    /// Whose callback: the log names it.
+    public var network: Operator = .tmoney
 
     /// The plan for `fate`; nil when the fate drops the callback.
-    static func make(partnerID: String, idRequete: String, status: String, url: String, body: [UInt8], fate: CallbackFate) -> CallbackPlan? {
+    static func make(
+        partnerID: String, idRequete: String, status: String, url: String, body: [UInt8], fate: CallbackFate, network: Operator = .tmoney
+    ) -> CallbackPlan? {
         let (copies, delay): (Int, Int)
         switch fate {
         case .drop: return nil
@@ -75,7 +81,9 @@ public struct CallbackPlan: Sendable, Equatable {
         case .twice: (copies, delay) = (2, 0)
         case .delay(let milliseconds): (copies, delay) = (1, milliseconds)
         }
-        return CallbackPlan(partnerID: partnerID, idRequete: idRequete, status: status, url: url, body: body, copies: copies, delayMilliseconds: delay)
+        return CallbackPlan(
+            partnerID: partnerID, idRequete: idRequete, status: status, url: url, body: body, copies: copies, delayMilliseconds: delay,
+            network: network)
     }
 }
 
@@ -106,8 +114,9 @@ public struct HTTPCallbackTransport: CallbackTransport {
     }
 }
 
-/// Sends each callback from a background queue, never on the time of the request that ended the prompt, and
-/// logs what the partner answered. Like TMoney as far as anyone knows, it does not retry a refused callback.
+/// Sends each callback (MBANKING's and Flooz's) from a thread of its own, never on the time of the request that
+/// ended the prompt, and logs what the partner answered. Like TMoney and Flooz as far as anyone knows, it does
+/// not retry a refused callback.
 public struct CallbackCourier: CallbackDispatcher {
     private let transport: any CallbackTransport
     private let logger: Logger
@@ -131,8 +140,9 @@ public struct CallbackCourier: CallbackDispatcher {
         for copy in 1...plan.copies {
             let started = Date()
             let result = transport.post(plan.url, json: plan.body)
-            result.log(logger, "mbanking callback", by: "partner", [
-                "partner": "\(plan.partnerID)", "idRequete": "\(plan.idRequete)", "statut": "\(plan.status)",
+            let flooz = plan.network == .flooz
+            result.log(logger, flooz ? "flooz callback" : "mbanking callback", by: "partner", [
+                "partner": "\(plan.partnerID)", flooz ? "mrchrefid" : "idRequete": "\(plan.idRequete)", "statut": "\(plan.status)",
                 "copy": "\(copy)/\(plan.copies)", "ms": "\(Int(Date().timeIntervalSince(started) * 1000))",
             ])
         }

@@ -122,7 +122,11 @@ public struct Prompt: Sendable, Equatable, Codable {
     public let expiresAt: Timestamp
     /// The partner's configured fate; the answer may name another.
     public let callback: CallbackFate
+    /// Whose prompt: TMoney MBANKING's (`idRequete`, `refCommande`) or Flooz's (`partnerID` the partner's user,
+    /// `idRequete` and `refCommande` both the mrchrefid).
+    public var network: Operator = .tmoney
 
+    /// The key of its request, in the map of its operator (both write `partner + " " + reference`).
     var requestKey: String { MBankingRequest.key(partner: partnerID, idRequete: idRequete) }
 
     enum CodingKeys: String, CodingKey {
@@ -134,5 +138,23 @@ public struct Prompt: Sendable, Equatable, Codable {
         case openedAt = "opened_at"
         case expiresAt = "expires_at"
         case callback
+        case network = "operator"
+    }
+}
+
+extension Prompt {
+    /// A prompt saved before Flooz has no `operator`: it is MBANKING's.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        id = try container.decode(String.self, forKey: .id)
+        partnerID = try container.decode(String.self, forKey: .partnerID)
+        idRequete = try container.decode(String.self, forKey: .idRequete)
+        phone = try container.decode(String.self, forKey: .phone)
+        amount = try container.decode(Int64.self, forKey: .amount)
+        refCommande = try container.decode(String.self, forKey: .refCommande)
+        openedAt = try container.decode(Timestamp.self, forKey: .openedAt)
+        expiresAt = try container.decode(Timestamp.self, forKey: .expiresAt)
+        callback = try container.decode(CallbackFate.self, forKey: .callback)
+        network = try container.decodeIfPresent(Operator.self, forKey: .network) ?? .tmoney
     }
 }

@@ -38,6 +38,19 @@ enum MBankingWire {
     static let unansweredMessage = "Délai de validation dépassé"
     static let reusedForOtherKindMessage = "idRequete : déjà utilisé par une autre requête de ce partenaire"
 
+    /// The `message` of a debit whose prompt ended so.
+    static func message(_ ending: PromptEnding) -> String {
+        switch ending {
+        case .succeeded: debitSucceededMessage
+        case .declined: declinedMessage
+        case .blocked: clientBlockedMessage
+        case .blockedByPIN: blockedByPINMessage
+        case .balanceShort: clientBalanceShortMessage
+        case .unanswered: unansweredMessage
+        case .unknownClient: unknownClientMessage
+        }
+    }
+
     /// `statutRequete`.
     enum Status: String, Sendable, Codable {
         case pending = "EN ATTENTE"

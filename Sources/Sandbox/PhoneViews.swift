@@ -19,7 +19,7 @@ enum PhoneViews {
     /// new prompt appears; never while a PIN field is shown.
     static func page(
         account: SandboxConfiguration.Account, state: SandboxState, prompts: [Prompt], answer: Answer?,
-        configuration: SandboxConfiguration, pages: SandboxPages
+        sandbox: TMoneySandbox, pages: SandboxPages
     ) -> Response {
         let words = pages.strings
         let balance = state.accounts[account.phone]?.balance ?? account.openingBalance
@@ -34,7 +34,7 @@ enum PhoneViews {
             }
         }
         if let prompt = prompts.first {
-            let merchant = configuration.mbanking?.partner(id: prompt.partnerID)?.name ?? prompt.partnerID
+            let merchant = sandbox.merchantName(prompt)
             var shown: [String: Any] = [
                 "id": prompt.id, "text": ussdText(prompt, merchant: merchant, words),
                 "expires": words.word("phone_expires", language, ["time": String(prompt.expiresAt.iso8601.dropFirst(11).prefix(8))]),
@@ -57,9 +57,10 @@ enum PhoneViews {
         ], status: .notFound)
     }
 
-    /// «TMoney: Payer 15 000 F CFA à Boutique Démo (réf CMD-1). Entrez votre code secret pour valider.»
+    /// «TMoney: Payer 15 000 F CFA à Boutique Démo (réf CMD-1). Entrez votre code secret pour valider.», or
+    /// Flooz's «Flooz: Payer … Entrez votre code secret Flooz pour valider.»
     static func ussdText(_ prompt: Prompt, merchant: String, _ words: StringTable) -> String {
-        words.word("phone_ussd", language, [
+        words.word(prompt.network == .flooz ? "phone_ussd_flooz" : "phone_ussd", language, [
             "amount": Amount.formatted(francs: prompt.amount), "merchant": merchant, "ref": prompt.refCommande,
         ])
     }

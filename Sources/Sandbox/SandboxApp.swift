@@ -26,6 +26,7 @@ public struct SandboxApp: Sendable {
         }
         router.get("/healthz") { _ in .text("ok\n") }
         addMBankingRoutes(to: &router)
+        addFloozRoutes(to: &router)
         return router
     }
 
@@ -39,6 +40,9 @@ public struct SandboxApp: Sendable {
             // Partners' servers and test automation read JSON, never a page.
             if request?.rawPath.hasPrefix("/mbanking/") == true {
                 return MBankingWire.answer(String(error.status.code), error.message, status: error.status)
+            }
+            if request?.rawPath.hasPrefix("/flooz/") == true {
+                return FloozWire.answer(String(error.status.code), error.message, status: error.status)
             }
             if request?.rawPath.hasPrefix("/sandbox/api/") == true {
                 return Self.jsonResponse(["error": error.message], status: error.status)

@@ -40,6 +40,8 @@ public struct SandboxConfiguration: Sendable {
     /// TMoney MBANKING (JWT, push-USSD debit, credit), when the file has an `mbanking` section; without one
     /// the sandbox plays TMoney Online only.
     public let mbanking: MBankingConfiguration?
+    /// Flooz (key by index or header, push debit, verify), when the file has a `flooz` section.
+    public let flooz: FloozConfiguration?
     /// How long a session id may wait for its order form (180 s, as the seed says).
     public var sessionLifetimeSeconds: Int64
     /// How long a shopper has on the payment page, from the order form to the SMS code.
@@ -67,6 +69,7 @@ public struct SandboxConfiguration: Sendable {
         var payment_lifetime_seconds: Int64?
         var notification_timeout_seconds: Double?
         var mbanking: MBankingConfiguration.File?
+        var flooz: FloozConfiguration.File?
 
         struct MerchantFile: Decodable {
             var merchant_id: String
@@ -151,6 +154,7 @@ public struct SandboxConfiguration: Sendable {
         self.merchants = merchants
         self.accounts = accounts
         mbanking = try file.mbanking.map { file throws(Invalid) in try MBankingConfiguration(file) }
+        flooz = try file.flooz.map { file throws(Invalid) in try FloozConfiguration(file) }
         sessionLifetimeSeconds = try ConfigFile.bounded(file.session_lifetime_seconds, default: 180, in: 1...86_400, subject: "sandbox configuration", key: "session_lifetime_seconds", problem: "must be 1 to 86400")
         paymentLifetimeSeconds = try ConfigFile.bounded(file.payment_lifetime_seconds, default: 600, in: 1...86_400, subject: "sandbox configuration", key: "payment_lifetime_seconds", problem: "must be 1 to 86400")
         notificationTimeoutSeconds = try ConfigFile.bounded(file.notification_timeout_seconds, default: 10, in: 0.1...120, subject: "sandbox configuration", key: "notification_timeout_seconds", problem: "must be 0.1 to 120")

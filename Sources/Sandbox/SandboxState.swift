@@ -14,6 +14,8 @@ public struct SandboxState: Sendable, Equatable, Codable {
     public var outbox: [SMS]
     /// Partners' balances, their requests and the prompts on shoppers' phones (empty without MBANKING).
     public var mbanking: MBankingState
+    /// Flooz partners' balances and token indexes, keys, requests and prompts (empty without Flooz).
+    public var flooz: FloozState
 
     /// SMS kept in the outbox, and finished payments kept for the index page and late clicks on their pages.
     static let outboxLimit = 100
@@ -26,14 +28,15 @@ public struct SandboxState: Sendable, Equatable, Codable {
         transactions = [:]
         outbox = []
         mbanking = MBankingState(configuration)
+        flooz = FloozState(configuration)
         adopt(configuration)
     }
 
     enum CodingKeys: String, CodingKey {
-        case accounts, sessions, transactions, outbox, mbanking
+        case accounts, sessions, transactions, outbox, mbanking, flooz
     }
 
-    /// A state file written before MBANKING has no `mbanking`: it reads as none yet.
+    /// A state file written before MBANKING (or Flooz) has no `mbanking` (or `flooz`): it reads as none yet.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         accounts = try container.decode([String: AccountState].self, forKey: .accounts)
@@ -41,6 +44,7 @@ public struct SandboxState: Sendable, Equatable, Codable {
         transactions = try container.decode([String: Transaction].self, forKey: .transactions)
         outbox = try container.decode([SMS].self, forKey: .outbox)
         mbanking = try container.decodeIfPresent(MBankingState.self, forKey: .mbanking) ?? MBankingState()
+        flooz = try container.decodeIfPresent(FloozState.self, forKey: .flooz) ?? FloozState()
     }
 
     /// Opens the accounts the configuration gained since this state was written.
@@ -49,6 +53,7 @@ public struct SandboxState: Sendable, Equatable, Codable {
             accounts[account.phone] = AccountState(balance: account.openingBalance)
         }
         mbanking.adopt(configuration)
+        flooz.adopt(configuration)
     }
 
     /// Forgets expired session ids, and finished payments beyond the most recent ones, so that the state
@@ -59,6 +64,7 @@ public struct SandboxState: Sendable, Equatable, Codable {
         for transaction in finished.dropFirst(Self.finishedLimit) { transactions[transaction.id] = nil }
         if outbox.count > Self.outboxLimit { outbox.removeLast(outbox.count - Self.outboxLimit) }
         mbanking.prune(at: now)
+        flooz.prune(at: now)
     }
 }
 

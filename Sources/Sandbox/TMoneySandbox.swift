@@ -19,7 +19,9 @@ public final class TMoneySandbox: Sendable {
     private let callbacks: any CallbackDispatcher
     let clock: @Sendable () -> Timestamp
     /// Faults a test queued for the next MBANKING calls. Not in the state file: they are the test's, not TMoney's.
-    let faults = Lock<[QueuedFault]>([])
+    let faults = FaultQueue<MBankingFault, MBankingCall>(name: "mbanking")
+    /// Faults a test queued for the next Flooz calls.
+    let floozFaults = FaultQueue<FloozFault, FloozCall>(name: "flooz")
     /// How the `timeout` and `lost_answer` faults hold a call; tests record the hold instead of waiting.
     let hold: @Sendable (Double) -> Void
 

@@ -42,6 +42,7 @@ enum ToolViews {
             "sessionLifetime": configuration.sessionLifetimeSeconds, "paymentLifetime": configuration.paymentLifetimeSeconds,
         ]
         if let mbanking = configuration.mbanking { context["mbanking"] = mbankingSection(state, mbanking) }
+        if let flooz = configuration.flooz { context["flooz"] = floozSection(state, flooz) }
         return pages.page("index", .en, title: "TMoney Online sandbox", context)
     }
 
@@ -66,6 +67,31 @@ enum ToolViews {
             "partners": partners, "requests": Array(requests), "hasRequests": !requests.isEmpty,
             "tokenLifetime": mbanking.tokenLifetimeSeconds, "promptLifetime": mbanking.promptLifetimeSeconds,
             "holdSeconds": mbanking.holdSeconds, "open": state.mbanking.prompts.count,
+        ]
+    }
+
+    /// Flooz partners' balances and last index, and the most recent debits, newest first.
+    private static func floozSection(_ state: SandboxState, _ flooz: FloozConfiguration) -> [String: Any] {
+        let partners = flooz.partners.map { partner -> [String: Any] in
+            let record = state.flooz.partners[partner.user]
+            return [
+                "user": partner.user, "name": partner.name, "msisdn": partner.msisdn, "callbackURL": partner.callbackURL,
+                "callback": partner.callback.description, "balance": Amount.formatted(francs: record?.balance ?? partner.openingBalance),
+                "lastIndex": (record?.lastIndex ?? -1) < 0 ? "none" : String(record!.lastIndex),
+            ]
+        }
+        let requests = state.flooz.requests.values.sorted { ($0.receivedAt, $0.refid) > ($1.receivedAt, $1.refid) }
+            .prefix(recentPayments).map { request -> [String: Any] in
+                [
+                    "receivedAt": request.receivedAt.iso8601, "partner": request.partner, "mrchrefid": request.mrchrefid,
+                    "phone": request.phone, "amount": Amount.formatted(francs: request.amount), "status": request.statusText,
+                    "message": request.message, "refid": request.refid,
+                ]
+            }
+        return [
+            "partners": partners, "requests": Array(requests), "hasRequests": !requests.isEmpty,
+            "keyLifetime": flooz.keyLifetimeSeconds, "promptLifetime": flooz.promptLifetimeSeconds, "holdSeconds": flooz.holdSeconds,
+            "open": state.flooz.prompts.count,
         ]
     }
 

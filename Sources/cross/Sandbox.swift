@@ -8,7 +8,7 @@ import Sandbox
 struct SandboxCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "sandbox",
-        abstract: "Play TMoney Online and MBANKING: session ids, the payment pages, push-USSD debits, credits, sandbox accounts, notifications and callbacks.",
+        abstract: "Play TMoney Online, MBANKING and Flooz: session ids, the payment pages, push debits, credits, sandbox accounts, notifications and callbacks.",
         subcommands: [Run.self, Reset.self],
         defaultSubcommand: Run.self
     )
@@ -90,7 +90,7 @@ struct SandboxCommand: ParsableCommand {
             logger.info("sandbox ready", metadata: [
                 "config": "\(files.configPath)", "state": "\(files.state)", "merchants": "\(configuration.merchants.count)",
                 "accounts": "\(configuration.accounts.count)", "session_lifetime": "\(configuration.sessionLifetimeSeconds)",
-                "mbanking_partners": "\(configuration.mbanking?.partners.count ?? 0)",
+                "mbanking_partners": "\(configuration.mbanking?.partners.count ?? 0)", "flooz_partners": "\(configuration.flooz?.partners.count ?? 0)",
             ])
             let interval = sweepSeconds
             Thread.detachNewThread {
@@ -108,7 +108,7 @@ struct SandboxCommand: ParsableCommand {
 
     struct Reset: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Put every account and partner back at its opening balance, unblocked, and forget SMS, sessions, payments, prompts and MBANKING requests.",
+            abstract: "Put every account and partner back at its opening balance, unblocked, and forget SMS, sessions, payments, prompts, MBANKING and Flooz requests, Flooz keys and token indexes.",
             discussion: "Stop the sandbox first: a running one keeps its state in memory and would write it back.")
 
         @OptionGroup var files: Files
@@ -120,7 +120,7 @@ struct SandboxCommand: ParsableCommand {
             } catch {
                 throw fail("\(error)")
             }
-            print("sandbox state reset: \(files.state) (\(configuration.accounts.count) accounts and \(configuration.mbanking?.partners.count ?? 0) MBANKING partners at their opening balances)")
+            print("sandbox state reset: \(files.state) (\(configuration.accounts.count) accounts and \(configuration.mbanking?.partners.count ?? 0) MBANKING and \(configuration.flooz?.partners.count ?? 0) Flooz partners at their opening balances)")
         }
     }
 }

@@ -16,8 +16,8 @@ import Testing
         #expect(!merchant.allowedAddresses.allows("10.0.0.1"))
         #expect(merchant.notificationURL == "http://127.0.0.1:8080/notify")
         #expect(configuration.sessionLifetimeSeconds == 180)
-        #expect(configuration.accounts.map(\.phone) == ["90000001", "90000002", "90000003"])
-        #expect(configuration.accounts.map(\.openingBalance) == [5_000_000, 500, 100_000])
+        #expect(configuration.accounts.map(\.phone) == ["90000001", "90000002", "90000003", "96000001", "96000002", "96000003"])
+        #expect(configuration.accounts.map(\.openingBalance) == [5_000_000, 500, 100_000, 5_000_000, 500, 100_000])
         #expect(configuration.account("90000001")?.name == "Kofi Mensah")
     }
 
@@ -73,7 +73,7 @@ import Testing
         let names = try FileManager.default.contentsOfDirectory(atPath: harness.directory)
         #expect(!names.contains { $0.hasSuffix(".tmp") })
         let json = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: harness.statePath))) as? [String: Any])
-        #expect(Set(json.keys) == ["accounts", "sessions", "transactions", "outbox", "mbanking"])
+        #expect(Set(json.keys) == ["accounts", "sessions", "transactions", "outbox", "mbanking", "flooz"])
         let accounts = try #require(json["accounts"] as? [String: [String: Any]])
         #expect(accounts["90000001"]?["balance"] as? Int == 4_985_000)
         #expect(accounts["90000001"]?["failed_logins"] as? Int == 0)

@@ -167,7 +167,8 @@ public final class Stack: @unchecked Sendable {
     /// The sandbox's merchant 2000000000000001 notifies this stack's Cross; the three documented accounts.
     /// `mbanking` replaces keys of the sandbox's MBANKING section (`hold_seconds`, say).
     public static func writeSandboxConfiguration(
-        at path: String, port: UInt16, settings: [String: Any] = [:], merchant: [String: Any] = [:], mbanking: [String: Any] = [:]
+        at path: String, port: UInt16, settings: [String: Any] = [:], merchant: [String: Any] = [:], mbanking: [String: Any] = [:],
+        flooz: [String: Any] = [:]
     ) throws {
         var merchantEntry: [String: Any] = [
             "merchant_id": "2000000000000001", "name": "Boutique Démo", "allowed_addresses": ["127.0.0.1", "::1"],
@@ -183,6 +184,15 @@ public final class Stack: @unchecked Sendable {
             ]],
         ]
         mbankingSection.merge(mbanking) { $1 }
+        var floozSection: [String: Any] = [
+            "key_lifetime_seconds": 300, "prompt_lifetime_seconds": 120, "hold_seconds": 30,
+            "header_key": "746573742d737461636b2d666c6f6f7a2d6165732d6b65792d30313233343536",
+            "partners": [[
+                "user": "cross-flooz", "password": "dev-flooz-password", "name": "Boutique Démo", "msisdn": "22899000000",
+                "callback_url": "http://127.0.0.1:\(port)/callbacks/flooz", "balance": 1_000_000,
+            ]],
+        ]
+        floozSection.merge(flooz) { $1 }
         var configuration: [String: Any] = [
             "session_lifetime_seconds": 180,
             "payment_lifetime_seconds": 600,
@@ -192,9 +202,15 @@ public final class Stack: @unchecked Sendable {
                 ["phone": "90000001", "pin": "1234", "name": "Kofi Mensah", "client_id": "1000000001", "balance": 5_000_000],
                 ["phone": "90000002", "pin": "1234", "name": "Ama Poor", "client_id": "1000000002", "balance": 500],
                 ["phone": "90000003", "pin": "1234", "name": "Yao Block", "client_id": "1000000003", "balance": 100_000],
+                // Moov numbers, for Flooz.
+                ["phone": "96000001", "pin": "1234", "name": "Afi Moov", "client_id": "2000000001", "balance": 5_000_000],
+                ["phone": "96000002", "pin": "1234", "name": "Kodjo Poor", "client_id": "2000000002", "balance": 500],
+                ["phone": "96000003", "pin": "1234", "name": "Esi Block", "client_id": "2000000003", "balance": 100_000],
             ],
             // TMoney MBANKING, its callbacks going to the stack's Cross.
             "mbanking": mbankingSection,
+            // Flooz, its callbacks going to the stack's Cross.
+            "flooz": floozSection,
         ]
         configuration.merge(settings) { $1 }
         try JSONSerialization.data(withJSONObject: configuration, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
