@@ -103,7 +103,7 @@ public enum Wire {
         let status = text(object["status"]) ?? ""
         let message = text(object["message"]) ?? ""
         if dialect.successStatuses.contains(status) {
-            guard let amount = integer(object["amount"]) else { return .pending }
+            guard let amount = JSONNumber.wholeOrDigits(object["amount"]) else { return .pending }
             return .succeeded(OperatorTransaction(
                 reference: text(object["refid"]) ?? "", amount: amount, currency: currency, phone: text(object["msisdn"]) ?? "", occurredAt: ""))
         }
@@ -155,18 +155,4 @@ public enum Wire {
         }
     }
 
-    /// Whole francs, as a string of digits (as Flooz writes them) or a JSON integer.
-    static func integer(_ value: Any?) -> Int64? {
-        switch value {
-        case let string as String:
-            guard !string.isEmpty, string.utf8.count <= 15, string.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-            return Int64(string)
-        case let number as NSNumber:
-            let double = number.doubleValue
-            guard double == double.rounded(), abs(double) < 1e15 else { return nil }
-            return number.int64Value
-        default:
-            return nil
-        }
-    }
 }

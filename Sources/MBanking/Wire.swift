@@ -97,7 +97,7 @@ public enum Wire {
     static func status(fromCheck body: [UInt8], reference: String) -> RequestStatus? {
         guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
         let records = (object["data"] as? [[String: Any]]) ?? []
-        guard let total = integer(object["total"]) ?? (object["data"] != nil ? Int64(records.count) : nil) else { return nil }
+        guard let total = JSONNumber.wholeOrDigits(object["total"]) ?? (object["data"] != nil ? Int64(records.count) : nil) else { return nil }
         guard total > 0, let record = records.first(where: { text($0["idRequete"]) == reference }) ?? (records.count == 1 ? records[0] : nil)
         else { return .unknown }
         return status(of: record)
@@ -110,7 +110,7 @@ public enum Wire {
         let message = text(record["message"]) ?? ""
         switch (text(record["statutRequete"]) ?? "").uppercased() {
         case "SUCCES", "SUCCESS":
-            guard let amount = integer(record["montant"]) else { return .pending }
+            guard let amount = JSONNumber.wholeOrDigits(record["montant"]) else { return .pending }
             return .succeeded(OperatorTransaction(
                 reference: text(record["refTmoney"]) ?? "", amount: amount, currency: currency, phone: text(record["numeroClient"]) ?? "",
                 occurredAt: text(record["dateHeureTmoney"]) ?? ""))
@@ -188,18 +188,4 @@ public enum Wire {
         }
     }
 
-    /// An amount in whole francs, as a JSON integer or a string of digits; nil for anything else (a fraction).
-    static func integer(_ value: Any?) -> Int64? {
-        switch value {
-        case let string as String:
-            guard !string.isEmpty, string.utf8.count <= 15, string.utf8.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) else { return nil }
-            return Int64(string)
-        case let number as NSNumber:
-            let double = number.doubleValue
-            guard double == double.rounded(), abs(double) < 1e15 else { return nil }
-            return number.int64Value
-        default:
-            return nil
-        }
-    }
 }

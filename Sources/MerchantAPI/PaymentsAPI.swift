@@ -3,6 +3,7 @@ import FastCGI
 import Foundation
 import OrderStorage
 import Payments
+import Support
 
 /// What a merchant's back end does with an order once made, without a browser:
 ///
@@ -81,9 +82,8 @@ extension OrdersAPI {
         let body = try Self.jsonObject(request)
         var errors: [FieldError] = []
         var amount: Int64 = 0
-        if let number = body["amount"] as? NSNumber, !(body["amount"] is String), !Self.isBoolean(number), number.doubleValue == number.doubleValue.rounded(),
-            number.doubleValue >= 1, number.doubleValue <= Double(Amount.maximum) {
-            amount = number.int64Value
+        if let value = JSONNumber.whole(body["amount"]), value >= 1, value <= Amount.maximum {
+            amount = value
         } else {
             errors.append(FieldError("amount", "is required: a whole number of francs, more than 0"))
         }
@@ -156,10 +156,6 @@ extension OrdersAPI {
         return object
     }
 
-    /// JSON's `true` and `false` come out of JSONSerialization as NSNumbers (of 1 and 0), which are no amount.
-    static func isBoolean(_ number: NSNumber) -> Bool {
-        ObjectIdentifier(type(of: number)) == ObjectIdentifier(type(of: NSNumber(value: true)))
-    }
 
     static func invalid(_ field: String, _ message: String) -> Response { invalid([FieldError(field, message)]) }
 

@@ -3,6 +3,7 @@ import FastCGI
 import Foundation
 import OrderStorage
 import Payments
+import Support
 
 /// Money the merchant sends to a number:
 ///
@@ -24,8 +25,8 @@ extension OrdersAPI {
         var amount: Int64?
         var amountIsInvalid = false
         if let value = body["amount"] {
-            if let number = value as? NSNumber, !(value is String), number.doubleValue == number.doubleValue.rounded(), abs(number.doubleValue) < 1e13 {
-                amount = number.int64Value
+            if let whole = JSONNumber.whole(value) {
+                amount = whole
             } else {
                 amountIsInvalid = true
             }

@@ -312,11 +312,5 @@ extension SandboxApp {
     }
 
     /// A JSON whole number (not a boolean, not a fraction).
-    static func integer(_ value: Any) -> Int64? {
-        // Not `value is Bool`: on Linux a JSON 0 or 1 is a Bool too; a JSON boolean's objCType is "c".
-        guard let number = value as? NSNumber, String(cString: number.objCType) != "c" else { return nil }
-        let double = number.doubleValue
-        guard double.rounded() == double, abs(double) < 1e15 else { return nil }
-        return number.int64Value
-    }
+    static func integer(_ value: Any) -> Int64? { JSONNumber.whole(value) }
 }

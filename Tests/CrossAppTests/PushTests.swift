@@ -352,6 +352,7 @@ final class ScriptedOperator: PushOperator, CreditOperator, @unchecked Sendable 
         (#"{"reference":"x","phone":"97000001","amount":100}"#, "phone"), (#"{"reference":"x","phone":"9000","amount":100}"#, "phone"),
         (#"{"reference":"x","phone":"90000001","amount":0}"#, "amount"), (#"{"reference":"x","phone":"90000001","amount":"100"}"#, "amount"),
         (#"{"reference":"x","phone":"90000001","amount":500001}"#, "amount"), (#"{"reference":"x","phone":90000001,"amount":100}"#, "phone"),
+        (#"{"reference":"x","phone":"90000001","amount":true}"#, "amount"),
     ])
     func badPayouts(body: String, field: String) throws {
         let response = payout(body)
