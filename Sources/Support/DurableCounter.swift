@@ -32,6 +32,9 @@ public final class DurableCounter: Sendable {
     }
 
     private func unlockedNext() throws(Failure) -> Int64 {
+        // Its folder (`data/flooz/`) is made on first use.
+        let folder = (path as NSString).deletingLastPathComponent
+        if !folder.isEmpty { try? FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true) }
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw .file("cannot open \(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }

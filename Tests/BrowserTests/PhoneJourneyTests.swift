@@ -77,4 +77,49 @@ import TestStack
             #expect(try shopper.apiOrder(order)["status"] as? String == "paid")
         }
     }
+
+    /// Flooz at 360 px: a Moov number, the network the page suggests, approved on the handset page; and a TMoney
+    /// number the shopper switches to Flooz (a ported number).
+    @Test func payWithFloozAndSwitchANumberToFlooz() throws {
+        let shopper = try Shopper("flooz")
+        defer { shopper.close() }
+        let browser = shopper.browser
+        try browser.setViewport(width: 360, height: 740)
+        try shopper.journey {
+            let order = try shopper.placeOrder(amount: 5000)
+            try shopper.openCheckout(order)
+            try browser.type("96 00 00 01", into: .css("#phone"))
+            let hint = try browser.wait(for: "the network suggestion") { () -> String? in
+                let text = try browser.text(of: browser.find(.css("#network-suggestion")))
+                return text.contains("Flooz") ? text : nil
+            }
+            #expect(hint.contains("Flooz"))
+            try Self.capture(browser, "flooz-checkout")
+            try browser.click(.css("#push-submit"))
+            try browser.waitForText("Validez le paiement sur votre téléphone")
+            #expect(try browser.visibleText().contains("Flooz"))
+            try browser.navigate(to: shopper.sandboxBase + "/sandbox/phone/96000001")
+            let text = try browser.text(of: browser.waitFor(.css("#prompt-text")))
+            #expect(text.contains("Flooz") && text.contains("5 000"), "\(text)")
+            try Self.capture(browser, "flooz-handset")
+            try browser.type("1234", into: .css("#pin"))
+            try browser.click(.css("#approve"))
+            _ = try browser.waitFor(.css("#result"))
+            try browser.navigate(to: order.checkoutURL + "/phone")
+            try browser.waitForText("Paiement reçu, merci", timeout: 15)
+            try Self.capture(browser, "flooz-thank-you")
+            let paid = try shopper.apiOrder(order)
+            #expect(paid["status"] as? String == "paid")
+            #expect((paid["payment"] as? [String: Any])?["operator"] as? String == "flooz")
+
+            // A TMoney-range number, switched to Flooz by the shopper: Flooz prompts it.
+            let ported = try shopper.placeOrder(amount: 2000)
+            try shopper.openCheckout(ported)
+            try browser.type("90000001", into: .css("#phone"))
+            try browser.click(.css("#network-flooz"))
+            try browser.click(.css("#push-submit"))
+            try browser.waitForText("Validez le paiement sur votre téléphone")
+            #expect((try shopper.apiOrder(ported)["payment_attempts"] as? [[String: Any]])?.last?["operator"] as? String == "flooz")
+        }
+    }
 }

@@ -169,4 +169,33 @@ import TestStack
         #expect(!stack.cross!.log.contains(Stack.mbankingPassword), "no MBANKING password in Cross's log")
         #expect(!stack.sandbox!.log.contains(Stack.mbankingPassword), "nor in the sandbox's")
     }
+
+    /// Flooz against the sandbox playing it: a Moov number pays an order, its callback confirmed by verify; a
+    /// dropped callback is found by reconciliation; a refund of it is refused, clearly.
+    @Test func paidWithFloozAndADroppedFloozCallbackReconciled() throws {
+        let stack = try Stack(
+            name: "flooz", settings: ["reconciliation_first_check_seconds": 2, "reconciliation_interval_seconds": 0.5], sandbox: true)
+        defer { stack.stop() }
+        try stack.createOrder("FLOOZ-1", amount: 4000)
+        try stack.createOrder("FLOOZ-2", amount: 3000)
+        let pushed = try Self.push(stack, "FLOOZ-1", phone: "96 00 00 01")
+        #expect(pushed.status == 202, "\(pushed.text)")
+        #expect(pushed.text.contains(#""operator":"flooz""#))
+        let before = try #require(try stack.sandboxBalance("96000001"))
+        let prompt = try Self.prompt(stack, phone: "96000001")
+        #expect(prompt["operator"] as? String == "flooz")
+        _ = try stack.sandboxJSON("POST", "/sandbox/api/prompts/\(prompt["id"] as! String)", #"{"pin":"1234"}"#)
+        let paid = try #require(try stack.order("FLOOZ-1", becomes: "paid"))
+        #expect((paid["payment"] as? [String: Any])?["operator"] as? String == "flooz")
+        #expect(try stack.sandboxBalance("96000001") == before - 4000)
+        #expect(stack.cross!.log.contains("source=callback"))
+
+        // A TMoney-range number the merchant says is on Flooz, its callback dropped: verify finds it paid.
+        #expect(try HTTPClient.json(stack.port, "POST", "/api/orders/FLOOZ-2/push", #"{"phone":"96000001","operator":"flooz"}"#, apiKey: Stack.apiKey).status == 202)
+        let second = try Self.prompt(stack, phone: "96000001")
+        _ = try stack.sandboxJSON("POST", "/sandbox/api/prompts/\(second["id"] as! String)", #"{"pin":"1234","callback":"drop"}"#)
+        #expect(try stack.order("FLOOZ-2", becomes: "paid", timeout: 30) != nil)
+        #expect(try Self.refund(stack, "FLOOZ-1", amount: 100, key: "f").status == 422)
+        #expect(!stack.cross!.log.contains("dev-flooz-password"), "no Flooz password in the log")
+    }
 }

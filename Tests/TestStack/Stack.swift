@@ -100,6 +100,13 @@ public final class Stack: @unchecked Sendable {
             // MBANKING is the sandbox's too (it answers only when the stack starts it).
             "mbanking": mbanking,
             "mbanking_callback_allowlist": ["127.0.0.1", "::1"],
+            // Flooz is the sandbox's too.
+            "flooz": [
+                "token_url": "http://127.0.0.1:\(sandboxPort)/flooz/token", "debit_url": "http://127.0.0.1:\(sandboxPort)/flooz/debit",
+                "verify_url": "http://127.0.0.1:\(sandboxPort)/flooz/verify", "user": "cross-flooz", "password": "dev-flooz-password",
+                "partner_msisdn": "22899000000", "timeout_seconds": 5,
+            ] as [String: Any],
+            "flooz_callback_allowlist": ["127.0.0.1", "::1"],
         ]
         configuration.merge(settings) { $1 }
         try JSONSerialization.data(withJSONObject: configuration, options: [.prettyPrinted, .sortedKeys]).write(to: URL(fileURLWithPath: path))
