@@ -74,8 +74,8 @@ def in_parallel(count, body):
     return errors
 
 
-def push_row(stack, payments, concurrency):
-    refs = [f"PUSH-BENCH-{n:05d}" for n in range(payments)]
+def push_row(stack, payments, concurrency, phone="90000001", prefix="PUSH-BENCH"):
+    refs = [f"{prefix}-{n:05d}" for n in range(payments)]
     setup = Client(stack.port)
     for ref in refs:
         status, body = setup.api("POST", "/api/orders", {"purchaseref": ref, "amount": 1500})
@@ -88,7 +88,6 @@ def push_row(stack, payments, concurrency):
 
     def worker(index):
         cross, sandbox = Client(stack.port), Client(stack.sandbox_port)
-        phone = "90000001"
         while True:
             with lock:
                 if not queue:
@@ -106,7 +105,7 @@ def push_row(stack, payments, concurrency):
                 raise RuntimeError(f"push {ref}: {status} {body[:200]!r}")
             reference = json.loads(body)["attempt"]["reference"]
             status, body = sandbox.call("GET", "/sandbox/api/prompts?phone=" + phone)
-            prompt = next((p for p in json.loads(body) if p.get("id_requete") == reference), None)
+            prompt = next((p for p in json.loads(body) if p.get("reference") == reference), None)
             if prompt is None:
                 raise RuntimeError(f"no prompt for {ref}")
             status, body = sandbox.call("POST", "/sandbox/api/prompts/" + urllib.parse.quote(prompt["id"]),
@@ -183,25 +182,29 @@ def run(stack, tools):
     payments = int(os.environ.get("PUSH_PAYMENTS", 300))
     concurrency = int(os.environ.get("PUSH_CONCURRENCY", 4))
     attempts = int(os.environ.get("RECONCILE_ATTEMPTS", 10000))
-    log(f"push payment row: {payments} payments, {concurrency} at once ...")
-    push = push_row(stack, payments, concurrency)
+    log(f"push payment rows: {payments} payments, {concurrency} at once, with TMoney then Flooz ...")
+    pushes = {"TMoney": push_row(stack, payments, concurrency, "90000001", "PUSH-TMONEY"),
+              "Flooz": push_row(stack, payments, concurrency, "96000001", "PUSH-FLOOZ")}
     log(f"reconciliation row: {attempts} open attempts ...")
     rec = reconcile_row(stack, tools, attempts)
-    out = ["", "paying from the phone, against the sandbox playing MBANKING (bench/lib/push.py):"]
-    ok = not push["errors"] and not rec["errors"] and rec.get("exit") == 0
-    if push["whole"]:
-        rows = [
-            ["push request (POST …/push: record + debit)", report.fmt_ms(percentile(push["push"], 0.5)),
-             report.fmt_ms(percentile(push["push"], 0.99)), ""],
-            ["approval → paid (callback, check-transaction, applied)", report.fmt_ms(percentile(push["confirm"], 0.5)),
+    out = ["", "paying from the phone, against the sandbox playing MBANKING and Flooz (bench/lib/push.py):"]
+    ok = all(not push["errors"] for push in pushes.values()) and not rec["errors"] and rec.get("exit") == 0
+    rows = []
+    for name, push in pushes.items():
+        if not push["whole"]:
+            continue
+        rows += [
+            [f"{name}: push request (record + debit)", report.fmt_ms(percentile(push["push"], 0.5)), report.fmt_ms(percentile(push["push"], 0.99)), ""],
+            [f"{name}: approval → paid (callback, status call, applied)", report.fmt_ms(percentile(push["confirm"], 0.5)),
              report.fmt_ms(percentile(push["confirm"], 0.99)), ""],
-            ["whole payment", report.fmt_ms(percentile(push["whole"], 0.5)), report.fmt_ms(percentile(push["whole"], 0.99)),
+            [f"{name}: whole payment", report.fmt_ms(percentile(push["whole"], 0.5)), report.fmt_ms(percentile(push["whole"], 0.99)),
              f"{push['payments'] / push['elapsed']:.0f} payments/s ({push['payments']} in {push['elapsed']:.1f} s, {concurrency} at once; "
              f"{push['busy']} busy answers retried)"],
         ]
-        out += report.table(rows, header=("push payment", "p50 ms", "p99 ms", "throughput"))
-    for error in push["errors"][:5]:
-        out.append("  push FAILED: " + error)
+    out += report.table(rows, header=("push payment", "p50 ms", "p99 ms", "throughput"))
+    for name, push in pushes.items():
+        for error in push["errors"][:5]:
+            out.append(f"  {name} push FAILED: " + error)
     if rec.get("elapsed"):
         out.append(f"reconciliation: one forced pass over {rec['attempts']:,} open attempts took {rec['elapsed']:.1f} s "
                    f"({rec['attempts'] / rec['elapsed']:,.0f} attempts/s: a check-transaction and a durable record each; "

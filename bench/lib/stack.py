@@ -74,6 +74,9 @@ class Stack:
         cross["mbanking"].update({"login_url": sandbox_base, "push_url": sandbox_base + "/tmoney-middleware",
                                   "credit_url": sandbox_base + "/api/tpcredit"})
         cross["mbanking_callback_allowlist"] = ["127.0.0.1"]
+        flooz_base = f"http://127.0.0.1:{self.sandbox_port}/flooz"
+        cross["flooz"].update({"token_url": flooz_base + "/token", "debit_url": flooz_base + "/debit", "verify_url": flooz_base + "/verify"})
+        cross["flooz_callback_allowlist"] = ["127.0.0.1"]
         cross["reconciliation_first_check_seconds"] = 3600
         # No merchant endpoint listens during the benchmark: deliveries would only fail and be retried.
         cross.pop("webhooks", None)
@@ -89,6 +92,8 @@ class Stack:
                 merchant[page] = self.base + "/shop/"
         for partner in sandbox["mbanking"]["partners"]:
             partner["callback_url"] = self.base + "/callbacks/tmoney"
+        for partner in sandbox["flooz"]["partners"]:
+            partner["callback_url"] = self.base + "/callbacks/flooz"
         self._write_json("sandbox.json", sandbox)
 
         self._render("bench/nginx.conf.template", "nginx.conf")
