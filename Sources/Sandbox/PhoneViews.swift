@@ -25,6 +25,8 @@ enum PhoneViews {
         let balance = state.accounts[account.phone]?.balance ?? account.openingBalance
         var context: [String: Any] = [
             "number": PhoneNumber(account.phone)?.displayed ?? account.phone, "phone": account.phone, "name": account.name,
+            // The network the handset shows: its range's (a sandbox account is not ported).
+            "network": PhoneNumber(account.phone)?.suggestedOperator?.displayName ?? "TMoney",
             "balance": words.word("phone_balance", language, ["balance": Amount.formatted(francs: balance)]),
         ]
         if let answer {
