@@ -82,8 +82,11 @@ import Testing
         _ = harness.floozDebit()
         let list = try #require(try JSONSerialization.jsonObject(with: Data(harness.call("GET", "/sandbox/api/prompts?phone=96000001").body)) as? [[String: Any]])
         #expect(list.count == 2)
-        #expect(list[0]["operator"] as? String == "tmoney" && list[0]["reference"] as? String == "REQ-1" && list[0]["id_requete"] as? String == "REQ-1")
-        #expect(list[1]["operator"] as? String == "flooz" && list[1]["reference"] as? String == "CMD-1" && list[1]["merchant"] as? String == "Boutique Démo")
+        // Oldest first to the second: two prompts of the same second come in either order.
+        let tmoney = try #require(list.first { $0["operator"] as? String == "tmoney" })
+        let flooz = try #require(list.first { $0["operator"] as? String == "flooz" })
+        #expect(tmoney["reference"] as? String == "REQ-1" && tmoney["id_requete"] as? String == "REQ-1")
+        #expect(flooz["reference"] as? String == "CMD-1" && flooz["merchant"] as? String == "Boutique Démo")
     }
 }
 
