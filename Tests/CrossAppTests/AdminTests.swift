@@ -525,7 +525,7 @@ enum Admin {
             #expect(summary == OrderSummary(
                 key: order.key, ref: order.ref, phone: order.details.phone ?? order.payment?.payer.phone ?? "",
                 createdAt: order.createdAt.seconds, paidAt: paid ? order.payment?.receivedAt.seconds : nil, status: order.status,
-                amount: order.amount.francs), "\(order.ref)")
+                amount: order.amount.francs, operator: order.operator), "\(order.ref)")
         }
         #expect(table.skippedLines == 0)
     }
