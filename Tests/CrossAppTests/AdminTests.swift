@@ -521,7 +521,7 @@ enum Admin {
 
     @Test func totalsPerOperatorAndDay() throws {
         let world = try Admin.world()
-        for (index, ref) in ["O-T1", "O-F1", "O-T2", "O-F2", "O-F3"].enumerated() {
+        for (index, ref) in ["O-T1", "O-F1", "O-T2", "O-F2", "O-F3", "O-T3"].enumerated() {
             try Admin.order(world, ref, created: Admin.day0 + Int64(index), amount: 1000 * Int64(index + 1))
         }
         try Admin.notify(world, "O-T1", at: Admin.day0 + 100, amount: 1000)
@@ -530,15 +530,20 @@ enum Admin {
         try Admin.floozPaid(world, "O-F2", at: Admin.day0 + 86_400 + 6, amount: 4000)
         // A Flooz payment of the wrong amount: review, in no total.
         try Admin.floozPaid(world, "O-F3", at: Admin.day0 + 300, amount: 50)
+        // Paid on the first day, after orders paid on the second: the sum goes back to its day.
+        try Admin.notify(world, "O-T3", at: Admin.day0 + 400, amount: 6000)
         let html = Admin.get(world, "/admin/totals?lang=en").text
         #expect(html.contains("<th class=\"num\">TMoney</th><th class=\"num\">Flooz</th>"))
         let rows = html.components(separatedBy: "<tr><td>").dropFirst().map { String($0.prefix(while: { $0 != "\n" })) }
         #expect(rows == [
             "2026-03-02</td><td class=\"num operator tmoney\">3 000 F CFA (1)</td><td class=\"num operator flooz\">4 000 F CFA (1)</td><td class=\"num\">2</td><td class=\"num\">7 000 F CFA</td></tr>",
-            "2026-03-01</td><td class=\"num operator tmoney\">1 000 F CFA (1)</td><td class=\"num operator flooz\">2 000 F CFA (1)</td><td class=\"num\">2</td><td class=\"num\">3 000 F CFA</td></tr>",
+            "2026-03-01</td><td class=\"num operator tmoney\">7 000 F CFA (2)</td><td class=\"num operator flooz\">2 000 F CFA (1)</td><td class=\"num\">3</td><td class=\"num\">9 000 F CFA</td></tr>",
         ])
-        #expect(html.contains("id=\"paid-tmoney\">4 000 F CFA (2)</th>") && html.contains("id=\"paid-flooz\">6 000 F CFA (2)</th>"))
-        #expect(html.contains("id=\"paid-count\">4</th>") && html.contains("id=\"paid-sum\">10 000 F CFA</th>"))
+        #expect(html.contains("id=\"paid-tmoney\">10 000 F CFA (3)</th>") && html.contains("id=\"paid-flooz\">6 000 F CFA (2)</th>"))
+        #expect(html.contains("id=\"paid-count\">5</th>") && html.contains("id=\"paid-sum\">16 000 F CFA</th>"))
+        // Only the second day.
+        let second = Admin.get(world, "/admin/totals?from=2026-03-02").text
+        #expect(second.contains("id=\"paid-tmoney\">3 000 F CFA (1)</th>") && second.contains("id=\"paid-flooz\">4 000 F CFA (1)</th>"))
         // The list's totals link does not carry the operator filter: the totals show every operator.
         #expect(Admin.get(world, "/admin/?operator=flooz&lang=en").text.contains("href=\"/admin/totals?lang=en\""))
     }
