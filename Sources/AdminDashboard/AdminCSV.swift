@@ -7,7 +7,9 @@ import Support
 /// `-`, `@`, a tab or a carriage return) prefixed with a single quote. Written from the store's rows as bytes
 /// into one buffer sized once (100,000 rows are about 10 MB).
 enum AdminCSV {
-    static let header = ["purchaseref", "status", "amount", "created_at", "paid_at", "phone", "key"]
+    /// `operator` (`tmoney`, `flooz`, empty before any attempt) came last, after the others had been in use: a
+    /// spreadsheet that reads the columns by position still finds the first seven where they were.
+    static let header = ["purchaseref", "status", "amount", "created_at", "paid_at", "phone", "key", "operator"]
 
     static func export(_ query: OrderQuery, _ listing: any OrderListing) throws(StoreError) -> [UInt8] {
         var out: [UInt8] = []
@@ -29,6 +31,8 @@ enum AdminCSV {
             field(row.phone, &out)
             out.append(UInt8(ascii: ","))
             out.append(contentsOf: (Hex.encode(row.key.high) + Hex.encode(row.key.low)).utf8)
+            out.append(UInt8(ascii: ","))
+            if let name = row.operator { out.append(contentsOf: name.rawValue.utf8) }
             out.append(contentsOf: [13, 10])
         }
         return out

@@ -9,10 +9,10 @@ import WebPages
 /// The merchant's orders dashboard, `/admin/`: behind HTTP Basic authentication (`admin` in the
 /// configuration; without it every `/admin` path is a 404), in French or English (`?lang=`).
 ///
-///     /admin, /admin/orders        the orders, newest first, 50 a page: status, created dates, search
+///     /admin, /admin/orders        the orders, newest first, 50 a page: status, operator, created dates, search
 ///     /admin/orders.csv?…          the same filter as CSV
 ///     /admin/orders/<key>          one order: fields, attempts, operators' events, webhook deliveries
-///     /admin/totals?from=&to=      paid orders per day of payment
+///     /admin/totals?from=&to=      paid orders per day of payment, per operator and in all
 ///
 /// Listings never read order files: they are the store's `listing` queries.
 public struct Dashboard: Sendable {
@@ -92,7 +92,8 @@ public struct Dashboard: Sendable {
         if page > 1 { context["previousURL"] = query.url("/admin/orders", page: page - 1) }
         if page < pageCount { context["nextURL"] = query.url("/admin/orders", page: page + 1) }
         context["csvURL"] = query.url("/admin/orders.csv", page: nil, language: false)
-        context["totalsURL"] = query.url("/admin/totals", page: nil, status: false, search: false)
+        // The totals split every day by operator: an operator filter has no meaning there.
+        context["totalsURL"] = query.url("/admin/totals", page: nil, status: false, operator: false, search: false)
         return pages.page("admin-orders", language, title: words.word("admin_orders", language) + " · Cross", context)
     }
 
@@ -101,6 +102,8 @@ public struct Dashboard: Sendable {
             "url": "/admin/orders/" + order.key.hex + "?lang=" + language.rawValue, "ref": order.ref, "phone": order.phone,
             "created": AdminFormat.time(order.createdAt), "status": order.status.rawValue,
             "statusLabel": words.word("status_" + order.status.rawValue, language), "amount": Amount.formatted(francs: order.amount),
+            "operator": order.operator?.rawValue ?? "none",
+            "operatorName": order.operator?.displayName ?? words.word("admin_operator_none", language),
         ]
         if let paidAt = order.paidAt { context["paidAt"] = AdminFormat.time(paidAt) }
         return context
@@ -126,12 +129,27 @@ public struct Dashboard: Sendable {
         let words = pages.strings
         var context = query.formContext(words)
         context["nav"] = query.navigation(path: "/admin/totals")
-        context["days"] = days.map { day in
-            ["day": AdminFormat.day(day.day), "count": String(day.count), "sum": Amount.formatted(francs: day.sum)]
+        // A column for every operator Cross speaks, even one without a payment in the span: the table's shape
+        // does not change with the dates chosen.
+        func cells(_ sums: [DayTotal.Sum]) -> [[String: String]] {
+            zip(Operator.allCases, sums).map { name, sum in
+                ["operator": name.rawValue, "count": String(sum.count), "sum": Amount.formatted(francs: sum.sum)]
+            }
+        }
+        context["operatorColumns"] = Operator.allCases.map { ["name": $0.displayName, "value": $0.rawValue] }
+        context["columns"] = String(3 + Operator.allCases.count)
+        context["days"] = days.map { day -> [String: Any] in
+            [
+                "day": AdminFormat.day(day.day), "count": String(day.count), "sum": Amount.formatted(francs: day.sum),
+                "byOperator": cells(Operator.allCases.map { day[$0] }),
+            ]
         }
         context["count"] = String(days.reduce(0) { $0 + $1.count })
         context["sum"] = Amount.formatted(francs: days.reduce(0) { $0 + $1.sum })
-        context["ordersURL"] = query.url("/admin/orders", page: nil, status: false, search: false)
+        context["operatorTotals"] = cells(Operator.allCases.map { name in
+            days.reduce(DayTotal.Sum(count: 0, sum: 0)) { DayTotal.Sum(count: $0.count + $1[name].count, sum: $0.sum + $1[name].sum) }
+        })
+        context["ordersURL"] = query.url("/admin/orders", page: nil, status: false, operator: false, search: false)
         return pages.page("admin-totals", language, title: words.word("admin_totals", language) + " · Cross", context)
     }
 }
@@ -161,6 +179,7 @@ extension Dashboard {
 /// What the list, the CSV and the totals were asked for, from the query string.
 struct AdminQuery {
     var status: OrderStatus?
+    var `operator`: Operator?
     var fromText = ""
     var toText = ""
     var search = ""
@@ -175,6 +194,8 @@ struct AdminQuery {
     init(_ query: Parameters, language: Language) {
         self.language = language
         status = query["status"].flatMap(OrderStatus.init(rawValue:))
+        // Unknown (or empty: "all"): no operator filter, as for the status.
+        self.operator = query["operator"].flatMap(Operator.init(rawValue:))
         search = (query["q"] ?? "").trimmingCharacters(in: .whitespacesAndNewlines)
         if search.count > 250 { search = String(search.prefix(250)) }
         fromText = (query["from"] ?? "").trimmingCharacters(in: .whitespaces)
@@ -189,13 +210,17 @@ struct AdminQuery {
     }
 
     var orderQuery: OrderQuery {
-        OrderQuery(status: status, createdFrom: from, createdUntil: until, search: search)
+        OrderQuery(status: status, operator: self.operator, createdFrom: from, createdUntil: until, search: search)
     }
 
     /// The query string of a link that keeps the current filter.
-    func url(_ path: String, page: Int?, language includeLanguage: Bool = true, status includeStatus: Bool = true, search includeSearch: Bool = true, lang: Language? = nil) -> String {
+    func url(
+        _ path: String, page: Int?, language includeLanguage: Bool = true, status includeStatus: Bool = true, operator includeOperator: Bool = true,
+        search includeSearch: Bool = true, lang: Language? = nil
+    ) -> String {
         var pairs: [(String, String)] = []
         if includeStatus, let status { pairs.append(("status", status.rawValue)) }
+        if includeOperator, let chosen = self.operator { pairs.append(("operator", chosen.rawValue)) }
         if !fromText.isEmpty { pairs.append(("from", fromText)) }
         if !toText.isEmpty { pairs.append(("to", toText)) }
         if includeSearch, !search.isEmpty { pairs.append(("q", search)) }
@@ -213,6 +238,9 @@ struct AdminQuery {
                     "value": candidate.rawValue, "label": words.word("status_" + candidate.rawValue, language),
                     "selected": candidate == status,
                 ] as [String: Any]
+            },
+            "operators": Operator.allCases.map { candidate in
+                ["value": candidate.rawValue, "label": candidate.displayName, "selected": candidate == self.operator] as [String: Any]
             },
         ]
         if !invalid.isEmpty { context["invalidDates"] = invalid.joined(separator: ", ") }

@@ -76,6 +76,9 @@ extension Dashboard {
             "language": order.language.rawValue, "created": AdminFormat.time(order.createdAt),
             "updated": AdminFormat.time(order.updatedAt), "expires": AdminFormat.time(order.expiresAt),
             "revision": String(order.revision),
+            // The order's operator (the payment's, else the latest attempt's), as the list shows it; the payment's
+            // own is in its block below.
+            "operatorName": order.operator?.displayName ?? words.word("admin_operator_none", language),
             // Every optional field the merchant gave, by its name.
             "details": order.details.values.map { field -> [String: String] in
                 let key = "admin_field_" + field.name

@@ -31,10 +31,16 @@ final class IndexTable {
         var refLength: UInt16
         var phoneLength: UInt8
         var status: UInt8
+        /// 0: none yet; else `operators[code - 1]`. Fits in the row's padding: still 56 bytes.
+        var operatorCode: UInt8
     }
 
     static let statuses = OrderStatus.allCases
     static func statusCode(_ status: OrderStatus) -> UInt8 { UInt8(statuses.firstIndex(of: status)!) }
+
+    static let operators = Operator.allCases
+    static func operatorCode(_ operator: Operator?) -> UInt8 { `operator`.map { UInt8(operators.firstIndex(of: $0)! + 1) } ?? 0 }
+    static func `operator`(_ code: UInt8) -> Operator? { code == 0 ? nil : operators[Int(code) - 1] }
 
     private(set) var rows: [Row] = []
     private(set) var arena: [UInt8] = []
@@ -150,18 +156,20 @@ final class IndexTable {
         byCreated = byCreated.withUnsafeBufferPointer { Array($0) }
     }
 
-    /// One line: `key revision created updated status amount paid-at phone purchaseref(percent-encoded)`.
+    /// One line: `key revision created updated status amount paid-at phone purchaseref(percent-encoded) operator`,
+    /// or, written before orders had an operator in the index, the same without the last field (see
+    /// `legacyOperator`).
     private func apply(_ line: UnsafeBufferPointer<UInt8>, _ added: inout [Int32]) {
         tabs.removeAll(keepingCapacity: true)
         for index in line.indices where line[index] == UInt8(ascii: "\t") {
             tabs.append(index)
-            if tabs.count > 8 { break }
+            if tabs.count > 9 { break }
         }
         let tabs = self.tabs
-        guard tabs.count == 8 else { skippedLines += 1; return }
+        guard tabs.count == 9 || tabs.count == 8 else { skippedLines += 1; return }
         func field(_ number: Int) -> UnsafeBufferPointer<UInt8> {
             let start = number == 0 ? 0 : tabs[number - 1] + 1
-            let end = number == 8 ? line.count : tabs[number]
+            let end = number == tabs.count ? line.count : tabs[number]
             return UnsafeBufferPointer(rebasing: line[start..<end])
         }
         guard let (k0, k1) = Self.key(field(0)), let revision = Self.integer(field(1)), revision >= 0,
@@ -180,6 +188,13 @@ final class IndexTable {
             skippedLines += 1
             return
         }
+        let operatorCode: UInt8
+        if tabs.count == 9 {
+            guard let code = Self.operatorCode(field(9)) else { skippedLines += 1; return }
+            operatorCode = code
+        } else {
+            operatorCode = Self.legacyOperator(status: status)
+        }
         let phone = field(7)
         let phoneLength = min(phone.count, Int(UInt8.max))
         if let id = find(k0, k1) {
@@ -190,6 +205,7 @@ final class IndexTable {
             row.status = status
             row.amount = amount
             row.paidAt = paidAt
+            row.operatorCode = operatorCode
             // Compared in place: a slice of the arena held across the appends below would make them copy it whole.
             let phoneStart = Int(row.refStart) + Int(row.refLength)
             let samePhone = Int(row.phoneLength) == phoneLength && arena.withUnsafeBufferPointer {
@@ -219,7 +235,8 @@ final class IndexTable {
         let id = Int32(rows.count)
         rows.append(Row(
             k0: k0, k1: k1, amount: amount, created: created, paidAt: paidAt, revision: UInt32(clamping: revision),
-            refStart: UInt32(start), refLength: UInt16(refLength), phoneLength: UInt8(phoneLength), status: status))
+            refStart: UInt32(start), refLength: UInt16(refLength), phoneLength: UInt8(phoneLength), status: status,
+            operatorCode: operatorCode))
         insertSlot(id)
         added.append(id)
     }
@@ -329,6 +346,27 @@ final class IndexTable {
         return nil
     }
 
+    private static let operatorBytes = operators.map { Array($0.rawValue.utf8) }
+
+    /// An operator's name (`tmoney`, `flooz`), or empty for none; nil for anything else (a damaged line, or one
+    /// from a later Cross with an operator this one does not know: skipped rather than shown as another's).
+    static func operatorCode(_ bytes: UnsafeBufferPointer<UInt8>) -> UInt8? {
+        if bytes.isEmpty { return 0 }
+        for (index, name) in operatorBytes.enumerated() where name.count == bytes.count && name.elementsEqual(bytes) { return UInt8(index + 1) }
+        return nil
+    }
+
+    /// The operator of a line written before the index had the field. Until then TMoney was the only operator Cross
+    /// spoke, so every attempt and payment was TMoney's; and an order leaves `pending` only by an operator's word
+    /// (paid, review, declined, cancelled, expired), so any other status had a TMoney attempt. A `pending` line
+    /// cannot tell: the order may have no attempt yet, or one under way, or be back for a retry. It reads as no
+    /// operator (and matches no operator filter) rather than as a guess; the order's next change appends a line
+    /// with the field, and `cross index rebuild` writes every line anew from the order files.
+    static func legacyOperator(status: UInt8) -> UInt8 { status == pendingCode ? 0 : tmoneyCode }
+
+    private static let pendingCode = statusCode(.pending)
+    private static let tmoneyCode = operatorCode(.tmoney)
+
     // MARK: - Reading rows
 
     func ref(_ row: Row) -> ArraySlice<UInt8> { arena[Int(row.refStart)..<Int(row.refStart) + Int(row.refLength)] }
@@ -344,7 +382,7 @@ final class IndexTable {
         return OrderSummary(
             key: OrderKey(hex: Hex.encode(row.k0) + Hex.encode(row.k1))!, ref: String(decoding: ref(row), as: UTF8.self),
             phone: String(decoding: phone(row), as: UTF8.self), createdAt: row.created, paidAt: row.paidAt == .min ? nil : row.paidAt,
-            status: Self.statuses[Int(row.status)], amount: row.amount)
+            status: Self.statuses[Int(row.status)], amount: row.amount, operator: Self.operator(row.operatorCode))
     }
 
     /// The span of `byCreated` created in `[from, until)`.

@@ -7,7 +7,11 @@ import Support
 /// list, filter and page through 100,000 orders without reading 100,000 files. One line per change of an
 /// order, appended by the store after the change (the latest revision of a key wins):
 ///
-///     key  revision  created  updated  status  amount  paid-at  phone  purchaseref (percent-encoded)
+///     key  revision  created  updated  status  amount  paid-at  phone  purchaseref (percent-encoded)  operator
+///
+/// `operator` is `Order.operator`'s name (`tmoney`, `flooz`), empty before any attempt. It comes last so that a
+/// line of an index written before it existed is the same line without it: `IndexTable` reads both (see
+/// `IndexTable.legacyOperator` for what such a line's operator is taken to be).
 ///
 /// It holds nothing that is not in the order files: `cross index rebuild` writes it anew from them, and
 /// recovery re-appends the lines of the changes it replays. `IndexTable` reads it.
@@ -30,7 +34,7 @@ struct OrderIndex: Sendable {
         return [
             order.key.hex, String(order.revision), String(order.createdAt.seconds), String(order.updatedAt.seconds),
             order.status.rawValue, String(order.amount.francs), paidAt.map { String($0.seconds) } ?? "", phone,
-            PercentEncoding.encode(order.ref, spaceAsPlus: false),
+            PercentEncoding.encode(order.ref, spaceAsPlus: false), order.operator?.rawValue ?? "",
         ].joined(separator: "\t") + "\n"
     }
 

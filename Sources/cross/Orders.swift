@@ -20,6 +20,9 @@ struct Orders: ParsableCommand {
         @Option(help: "Only orders created on or after this date (2026-11-26 or 2026-11-26T08:00:00Z).")
         var since: String?
 
+        @Option(name: .customLong("operator"), help: "Only orders of this operator (the payment's, else the latest attempt's): \(Operator.allCases.map(\.rawValue).joined(separator: ", ")).")
+        var operatorName: String?
+
         func run() throws {
             let wanted: OrderStatus?
             if let status {
@@ -29,6 +32,15 @@ struct Orders: ParsableCommand {
                 wanted = parsed
             } else {
                 wanted = nil
+            }
+            let wantedOperator: Operator?
+            if let operatorName {
+                guard let parsed = Operator(rawValue: operatorName) else {
+                    throw fail("--operator must be one of \(Operator.allCases.map(\.rawValue).joined(separator: ", ")), not \"\(operatorName)\"")
+                }
+                wantedOperator = parsed
+            } else {
+                wantedOperator = nil
             }
             let from: Timestamp?
             if let since {
@@ -49,12 +61,17 @@ struct Orders: ParsableCommand {
                 case .failure(let error): damaged.append("\(error)")
                 }
             }
-            orders = orders.filter { (wanted == nil || $0.status == wanted) && (from == nil || $0.createdAt >= from!) }
-                .sorted { $0.createdAt != $1.createdAt ? $0.createdAt > $1.createdAt : $0.ref < $1.ref }
-            print("created               status     amount           purchaseref")
+            orders = orders.filter {
+                (wanted == nil || $0.status == wanted) && (wantedOperator == nil || $0.operator == wantedOperator)
+                    && (from == nil || $0.createdAt >= from!)
+            }
+            .sorted { $0.createdAt != $1.createdAt ? $0.createdAt > $1.createdAt : $0.ref < $1.ref }
+            print("created               status     operator  amount           purchaseref")
             for order in orders {
                 let amount = order.amount.formatted
-                print(order.createdAt.iso8601 + "  " + pad(order.status.rawValue, 9) + "  " + pad(amount, 15, right: true) + "  " + order.ref)
+                // "-": no attempt yet, so no operator.
+                print(order.createdAt.iso8601 + "  " + pad(order.status.rawValue, 9) + "  " + pad(order.operator?.rawValue ?? "-", 8) + "  "
+                    + pad(amount, 15, right: true) + "  " + order.ref)
             }
             print("\(orders.count) order\(orders.count == 1 ? "" : "s")")
             for message in damaged { FileHandle.standardError.write(Data("cross: \(message)\n".utf8)) }

@@ -59,6 +59,15 @@ enum Admin {
         _ = try world.cashier(at: time).apply(notification.event, source: .notification, remote: "127.0.0.1")
     }
 
+    /// A Flooz payment applied at a chosen time, as Flooz's callback will be: the order is then Flooz's
+    /// (`Order.operator` is the payment's).
+    static func floozPaid(_ world: World, _ ref: String, at time: Int64, amount: Int64 = 15000) throws {
+        let event = PaymentEvent(
+            operator: .flooz, outcome: .paid, purchaseref: ref, amount: amount, currency: "952", transactionID: "FZ-" + ref,
+            receipt: "FR-" + ref, payer: Payer(account: "F1", name: "Ama", phone: "22899000001"), occurredAt: String(time))
+        _ = try world.cashier(at: time).apply(event, source: .notification, remote: "127.0.0.1")
+    }
+
     /// The purchaserefs listed on a page, top to bottom.
     static func refs(_ html: String) -> [String] {
         html.components(separatedBy: "<td class=\"ref\"><a href=\"").dropFirst().map { piece in
@@ -271,6 +280,40 @@ enum Admin {
         #expect(page.contains("href=\"/admin/orders.csv?status=paid&amp;from=2026-02-30\""))
     }
 
+    @Test func filtersByOperatorAndShowsItsColumn() throws {
+        let world = try Admin.world()
+        try Admin.order(world, "OP-T", created: Admin.day0)
+        try Admin.order(world, "OP-F", created: Admin.day0 + 60)
+        try Admin.order(world, "OP-N", created: Admin.day0 + 120)
+        try Admin.order(world, "OP-FD", created: Admin.day0 + 180)
+        try Admin.notify(world, "OP-T", at: Admin.day0 + 200)
+        try Admin.floozPaid(world, "OP-F", at: Admin.day0 + 300)
+        // Flooz's payment of the wrong amount: in review, still Flooz's.
+        try Admin.floozPaid(world, "OP-FD", at: Admin.day0 + 400, amount: 10)
+        #expect(Admin.refs(Admin.get(world, "/admin/?operator=flooz").text) == ["OP-FD", "OP-F"])
+        #expect(Admin.refs(Admin.get(world, "/admin/?operator=tmoney").text) == ["OP-T"])
+        #expect(Admin.refs(Admin.get(world, "/admin/?operator=flooz&status=paid").text) == ["OP-F"])
+        // All, or anything else: no operator filter.
+        for value in ["", "mpesa", "FLOOZ"] {
+            #expect(Admin.refs(Admin.get(world, "/admin/?operator=" + value).text) == ["OP-FD", "OP-N", "OP-F", "OP-T"], "operator=\(value)")
+        }
+        let page = Admin.get(world, "/admin/?operator=flooz&lang=en").text
+        #expect(page.contains("<select name=\"operator\">\n<option value=\"\">All</option>"))
+        #expect(page.contains("<option value=\"flooz\" selected>Flooz</option>") && page.contains("<option value=\"tmoney\">TMoney</option>"))
+        #expect(page.contains("<th>Operator</th>"))
+        #expect(page.contains("<td class=\"operator flooz\">Flooz</td>"))
+        // The language switch and the pager keep it, as they keep the status.
+        #expect(page.contains("href=\"/admin/orders?operator=flooz&amp;lang=fr\""))
+        let french = Admin.get(world, "/admin/").text
+        #expect(french.contains("<td class=\"operator tmoney\">TMoney</td>") && french.contains("<td class=\"operator none\">Aucun</td>"))
+        #expect(french.contains("<th>Opérateur</th>") && french.contains("<option value=\"\">Tous</option>"))
+        // The order page says the order's operator, paid or not.
+        let order = Admin.get(world, "/admin/orders/" + OrderKey(ref: "OP-F").hex + "?lang=en").text
+        #expect(order.contains("<dt>Operator</dt><dd>Flooz</dd>"))
+        let none = Admin.get(world, "/admin/orders/" + OrderKey(ref: "OP-N").hex + "?lang=en").text
+        #expect(none.contains("<dt>Operator</dt><dd>None</dd>"))
+    }
+
     @Test func searchesThePurchaserefAnyCaseAndThePhoneDigits() throws {
         let world = try Admin.world()
         try Admin.order(world, "CMD-1001", created: Admin.day0, phone: "+228 90 11 22 33")
@@ -392,10 +435,10 @@ enum Admin {
         #expect(response.header("Content-Disposition") == "attachment; filename=\"orders.csv\"")
         #expect(response.text.hasSuffix("\r\n"))
         let lines = Admin.csvLines(response)
-        #expect(lines.first == "purchaseref,status,amount,created_at,paid_at,phone,key")
+        #expect(lines.first == "purchaseref,status,amount,created_at,paid_at,phone,key,operator")
         #expect(lines.count == refs.count + 1)
-        #expect(lines[1] == "Été,pending,15000,2026-03-01T00:07:00Z,,," + OrderKey(ref: "Été").hex)
-        #expect(lines[2] == "plain,paid,15000,2026-03-01T00:06:00Z,2026-03-02T00:00:01Z,'+22890000001," + OrderKey(ref: "plain").hex)
+        #expect(lines[1] == "Été,pending,15000,2026-03-01T00:07:00Z,,," + OrderKey(ref: "Été").hex + ",", "no attempt: no operator")
+        #expect(lines[2] == "plain,paid,15000,2026-03-01T00:06:00Z,2026-03-02T00:00:01Z,'+22890000001," + OrderKey(ref: "plain").hex + ",tmoney")
         #expect(lines[3].hasPrefix("\"say \"\"hi\"\"\",pending,"))
         #expect(lines[4].hasPrefix("'+1,pending,"))
         #expect(lines[5].hasPrefix("'@SUM(A1),"))
@@ -405,7 +448,27 @@ enum Admin {
         // The filter applies; and no session ids, descriptions or names go out.
         #expect(Admin.csvLines(Admin.get(world, "/admin/orders.csv?status=paid")).count == 2)
         #expect(Admin.csvLines(Admin.get(world, "/admin/orders.csv?q=a")).count == 1 + 4, "a,b  @SUM(A1)  say \"hi\"  plain")
-        #expect(Admin.csvLines(Admin.get(world, "/admin/orders.csv?from=2030-01-01")) == ["purchaseref,status,amount,created_at,paid_at,phone,key"])
+        #expect(Admin.csvLines(Admin.get(world, "/admin/orders.csv?from=2030-01-01")) == ["purchaseref,status,amount,created_at,paid_at,phone,key,operator"])
+    }
+
+    @Test func csvHasTheOperatorAndHonoursItsFilter() throws {
+        let world = try Admin.world()
+        try Admin.order(world, "C-T", created: Admin.day0)
+        try Admin.order(world, "C-F", created: Admin.day0 + 60)
+        try Admin.order(world, "C-N", created: Admin.day0 + 120)
+        try Admin.notify(world, "C-T", at: Admin.day0 + 200)
+        try Admin.floozPaid(world, "C-F", at: Admin.day0 + 300)
+        let all = Admin.csvLines(Admin.get(world, "/admin/orders.csv"))
+        #expect(all.count == 4)
+        #expect(all[1] == "C-N,pending,15000,2026-03-01T00:02:00Z,,," + OrderKey(ref: "C-N").hex + ",")
+        #expect(all[2] == "C-F,paid,15000,2026-03-01T00:01:00Z,2026-03-01T00:05:00Z,22899000001," + OrderKey(ref: "C-F").hex + ",flooz")
+        #expect(all[3].hasPrefix("C-T,paid,") && all[3].hasSuffix(",tmoney"))
+        let flooz = Admin.csvLines(Admin.get(world, "/admin/orders.csv?operator=flooz"))
+        #expect(flooz.count == 2 && flooz[1].hasPrefix("C-F,"))
+        let tmoney = Admin.csvLines(Admin.get(world, "/admin/orders.csv?operator=tmoney&status=paid"))
+        #expect(tmoney.count == 2 && tmoney[1].hasPrefix("C-T,"))
+        // The list's export link carries the operator filter.
+        #expect(Admin.get(world, "/admin/?operator=flooz").text.contains("href=\"/admin/orders.csv?operator=flooz\""))
     }
 
     @Test func fieldsWithLineBreaksAndFormulaCharacters() {
@@ -442,9 +505,10 @@ enum Admin {
         try Admin.notify(world, "T5", at: Admin.day0 + 300, status: .nok, error: "CANCEL")
         let html = Admin.get(world, "/admin/totals?lang=en").text
         let rows = html.components(separatedBy: "<tr><td>").dropFirst().map { String($0.prefix(while: { $0 != "\n" })) }
+        // A column for each operator, even one without a payment.
         #expect(rows == [
-            "2026-03-03</td><td class=\"num\">1</td><td class=\"num\">10 000 F CFA</td></tr>",
-            "2026-03-01</td><td class=\"num\">2</td><td class=\"num\">3 500 F CFA</td></tr>",
+            "2026-03-03</td><td class=\"num operator tmoney\">10 000 F CFA (1)</td><td class=\"num operator flooz\">0 F CFA (0)</td><td class=\"num\">1</td><td class=\"num\">10 000 F CFA</td></tr>",
+            "2026-03-01</td><td class=\"num operator tmoney\">3 500 F CFA (2)</td><td class=\"num operator flooz\">0 F CFA (0)</td><td class=\"num\">2</td><td class=\"num\">3 500 F CFA</td></tr>",
         ])
         #expect(html.contains("id=\"paid-count\">3</th>") && html.contains("id=\"paid-sum\">13 500 F CFA</th>"))
         // The dates filter the payment day.
@@ -452,6 +516,36 @@ enum Admin {
         #expect(one.contains("id=\"paid-count\">1</th>") && one.contains("id=\"paid-sum\">10 000 F CFA</th>"))
         let none = Admin.get(world, "/admin/totals?from=2026-03-02&to=2026-03-02").text
         #expect(none.contains("Aucun paiement sur cette période."))
+        #expect(none.contains("<td colspan=\"5\" class=\"muted\">"), "the day, an operator each, the count and the sum")
+    }
+
+    @Test func totalsPerOperatorAndDay() throws {
+        let world = try Admin.world()
+        for (index, ref) in ["O-T1", "O-F1", "O-T2", "O-F2", "O-F3", "O-T3"].enumerated() {
+            try Admin.order(world, ref, created: Admin.day0 + Int64(index), amount: 1000 * Int64(index + 1))
+        }
+        try Admin.notify(world, "O-T1", at: Admin.day0 + 100, amount: 1000)
+        try Admin.floozPaid(world, "O-F1", at: Admin.day0 + 200, amount: 2000)
+        try Admin.notify(world, "O-T2", at: Admin.day0 + 86_400 + 5, amount: 3000)
+        try Admin.floozPaid(world, "O-F2", at: Admin.day0 + 86_400 + 6, amount: 4000)
+        // A Flooz payment of the wrong amount: review, in no total.
+        try Admin.floozPaid(world, "O-F3", at: Admin.day0 + 300, amount: 50)
+        // Paid on the first day, after orders paid on the second: the sum goes back to its day.
+        try Admin.notify(world, "O-T3", at: Admin.day0 + 400, amount: 6000)
+        let html = Admin.get(world, "/admin/totals?lang=en").text
+        #expect(html.contains("<th class=\"num\">TMoney</th><th class=\"num\">Flooz</th>"))
+        let rows = html.components(separatedBy: "<tr><td>").dropFirst().map { String($0.prefix(while: { $0 != "\n" })) }
+        #expect(rows == [
+            "2026-03-02</td><td class=\"num operator tmoney\">3 000 F CFA (1)</td><td class=\"num operator flooz\">4 000 F CFA (1)</td><td class=\"num\">2</td><td class=\"num\">7 000 F CFA</td></tr>",
+            "2026-03-01</td><td class=\"num operator tmoney\">7 000 F CFA (2)</td><td class=\"num operator flooz\">2 000 F CFA (1)</td><td class=\"num\">3</td><td class=\"num\">9 000 F CFA</td></tr>",
+        ])
+        #expect(html.contains("id=\"paid-tmoney\">10 000 F CFA (3)</th>") && html.contains("id=\"paid-flooz\">6 000 F CFA (2)</th>"))
+        #expect(html.contains("id=\"paid-count\">5</th>") && html.contains("id=\"paid-sum\">16 000 F CFA</th>"))
+        // Only the second day.
+        let second = Admin.get(world, "/admin/totals?from=2026-03-02").text
+        #expect(second.contains("id=\"paid-tmoney\">3 000 F CFA (1)</th>") && second.contains("id=\"paid-flooz\">4 000 F CFA (1)</th>"))
+        // The list's totals link does not carry the operator filter: the totals show every operator.
+        #expect(Admin.get(world, "/admin/?operator=flooz&lang=en").text.contains("href=\"/admin/totals?lang=en\""))
     }
 }
 
@@ -525,7 +619,7 @@ enum Admin {
             #expect(summary == OrderSummary(
                 key: order.key, ref: order.ref, phone: order.details.phone ?? order.payment?.payer.phone ?? "",
                 createdAt: order.createdAt.seconds, paidAt: paid ? order.payment?.receivedAt.seconds : nil, status: order.status,
-                amount: order.amount.francs), "\(order.ref)")
+                amount: order.amount.francs, operator: order.operator), "\(order.ref)")
         }
         #expect(table.skippedLines == 0)
     }

@@ -33,6 +33,16 @@ func create(_ store: FlatFileStore, _ new: NewOrder) throws -> CreateOutcome {
     try cashier(store).createOrder(new)
 }
 
+/// A Flooz payment of `ref` applied through the store, as Flooz's callback will be: what makes an order Flooz's.
+@discardableResult
+func floozPaid(_ store: FlatFileStore, _ ref: String, amount: Int64 = 15000, transaction: String = "F1") throws -> EventEffect? {
+    let event = PaymentEvent(
+        operator: .flooz, outcome: .paid, purchaseref: ref, amount: amount, currency: "952", transactionID: transaction,
+        receipt: "FR-" + transaction, payer: Payer(account: "F1", name: "Ama", phone: "22899000001"), occurredAt: "1800000000")
+    guard case .applied(_, let effect) = try cashier(store).apply(event, source: .notification, remote: "127.0.0.1") else { return nil }
+    return effect
+}
+
 /// Applies a notification through the store, as the notification endpoint does.
 func notify(_ store: FlatFileStore, _ notification: TMoneyOnline.Notification) throws -> EventEffect? {
     guard case .applied(_, let effect) = try cashier(store).apply(notification.event, source: .notification, remote: "127.0.0.1") else { return nil }

@@ -201,3 +201,82 @@ final class Effects: @unchecked Sendable {
         #expect(Set(try indexSummaries(store).values.map(\.summary.ref)) == ["a/b", "tab\there", "é é"])
     }
 }
+
+/// The index's operator field: `Order.operator` on every line, what a line written before the field reads as,
+/// and the listing's operator filter and per-operator totals.
+@Suite struct IndexOperatorTests {
+    @Test func eachLineEndsWithTheOrdersOperator() throws {
+        let store = try FlatFileStore(directory: temporaryDirectory("index-operator"))
+        for ref in ["NONE", "TM", "FL"] { _ = try create(store, newOrder(ref)) }
+        _ = try notify(store, ok("TM"))
+        try floozPaid(store, "FL")
+        let fields = try String(contentsOfFile: store.index.path, encoding: .utf8).split(separator: "\n")
+            .map { $0.split(separator: "\t", omittingEmptySubsequences: false) }
+        #expect(fields.allSatisfy { $0.count == 10 }, "ten fields, the operator last")
+        #expect(fields.map { String($0[9]) } == ["", "", "", "tmoney", "flooz"])
+        let summaries = try indexSummaries(store)
+        #expect(summaries[OrderKey(ref: "NONE")]?.summary.operator == nil)
+        #expect(summaries[OrderKey(ref: "TM")]?.summary.operator == .tmoney)
+        #expect(summaries[OrderKey(ref: "FL")]?.summary.operator == .flooz)
+        #expect(try #require(try store.load(ref: "FL")).operator == .flooz)
+    }
+
+    /// A line of nine fields: TMoney was the only operator, so any status but `pending` (reached only by an
+    /// operator's word) is TMoney's; a `pending` line cannot tell and has none. A later line with the field wins.
+    @Test func aLineWrittenBeforeTheFieldReadsAsTMoneyUnlessPending() throws {
+        let directory = temporaryDirectory("index-old")
+        let path = directory + "/orders.tsv"
+        func line(_ ref: String, _ revision: Int, _ status: String, paidAt: String = "", _ operatorField: String? = nil) -> String {
+            ([OrderKey(ref: ref).hex, String(revision), "1795706608", "1795706700", status, "15000", paidAt, "", ref] + (operatorField.map { [$0] } ?? []))
+                .joined(separator: "\t") + "\n"
+        }
+        let old = line("P", 1, "pending") + line("D", 2, "declined") + line("X", 3, "expired") + line("R", 3, "review", paidAt: "1795706700")
+            + line("Q", 3, "paid", paidAt: "1795706700") + line("U", 2, "pending")
+        let upgraded = line("U", 3, "pending", "flooz") + line("Z", 1, "pending", "mpesa") + line("W", 1, "pending", "")
+        try Data((old + upgraded).utf8).write(to: URL(fileURLWithPath: path))
+        let table = IndexTable()
+        try table.refresh(path: path)
+        func operatorOf(_ ref: String) -> Operator?? { table.row(OrderKey(ref: ref)).map { table.summary($0).operator } }
+        #expect(operatorOf("P") == .some(nil))
+        #expect(operatorOf("D") == .tmoney && operatorOf("X") == .tmoney && operatorOf("R") == .tmoney && operatorOf("Q") == .tmoney)
+        #expect(operatorOf("U") == .flooz, "the line with the field, of a higher revision")
+        #expect(operatorOf("W") == .some(nil), "an empty field: no operator")
+        #expect(operatorOf("Z") == nil && table.skippedLines == 1, "an operator this Cross does not know: the line is skipped")
+    }
+
+    @Test func theListingFiltersByOperatorAndSplitsTheTotals() throws {
+        let store = try FlatFileStore(directory: temporaryDirectory("index-filter"))
+        for (index, ref) in ["T-1", "F-1", "T-2", "F-2", "N-1", "F-3"].enumerated() {
+            _ = try create(store, newOrder(ref, amount: 1000 * Int64(index + 1)))
+        }
+        _ = try notify(store, ok("T-1", payid: "P1", amount: 1000))
+        _ = try notify(store, ok("T-2", payid: "P2", amount: 3000))
+        try floozPaid(store, "F-1", amount: 2000, transaction: "F1")
+        try floozPaid(store, "F-2", amount: 4000, transaction: "F2")
+        // A wrong amount: review, Flooz's but not in the paid totals.
+        try floozPaid(store, "F-3", amount: 5, transaction: "F3")
+        func refs(_ query: OrderQuery) throws -> Set<String> { Set(try store.listing.page(query, number: 1, size: 50).orders.map(\.ref)) }
+        #expect(try refs(OrderQuery(operator: .flooz)) == ["F-1", "F-2", "F-3"])
+        #expect(try refs(OrderQuery(operator: .tmoney)) == ["T-1", "T-2"])
+        #expect(try refs(OrderQuery(status: .review, operator: .flooz)) == ["F-3"])
+        #expect(try refs(OrderQuery(status: .review, operator: .tmoney)).isEmpty)
+        #expect(try refs(OrderQuery()).count == 6, "no operator filter: every order, N-1 without an operator too")
+        var exported: [String: Operator?] = [:]
+        try store.listing.export(OrderQuery(operator: .flooz), estimate: { _, _ in }) { row in
+            exported[String(decoding: row.ref, as: UTF8.self)] = row.operator
+        }
+        #expect(exported == ["F-1": .flooz, "F-2": .flooz, "F-3": .flooz])
+
+        // Paid today (or, across midnight, over two days): summed over the days.
+        let days = try store.listing.paidTotals(from: nil, until: nil)
+        #expect(days.reduce(0) { $0 + $1.count } == 4 && days.reduce(0) { $0 + $1.sum } == 10_000)
+        func sum(_ name: Operator) -> DayTotal.Sum {
+            days.reduce(DayTotal.Sum(count: 0, sum: 0)) { DayTotal.Sum(count: $0.count + $1[name].count, sum: $0.sum + $1[name].sum) }
+        }
+        #expect(sum(.tmoney) == DayTotal.Sum(count: 2, sum: 4000))
+        #expect(sum(.flooz) == DayTotal.Sum(count: 2, sum: 6000))
+        for day in days {
+            #expect(day.byOperator.values.reduce(0) { $0 + $1.count } == day.count, "the operators add up to the day")
+        }
+    }
+}

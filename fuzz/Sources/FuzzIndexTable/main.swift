@@ -1,15 +1,17 @@
 // FlatFileStore's IndexTable: the dashboard's in-memory copy of the order index (`index/orders.tsv`), read
 // incrementally with `refresh(path:)`; and IndexFilter, which pages through it.
 //
-// Input: the bytes of an index file: lines of 9 tab-separated fields, `key revision created updated status amount
-// paid-at phone purchaseref` (the last percent-encoded). The input is written to a file (one per process, in a
-// temporary folder), and its first byte also chooses where the file is first cut.
+// Input: the bytes of an index file: lines of 10 tab-separated fields, `key revision created updated status amount
+// paid-at phone purchaseref operator` (the ref percent-encoded), or of the first 9 (a line written before the
+// operator was in the index). The input is written to a file (one per process, in a temporary folder), and its
+// first byte also chooses where the file is first cut.
 //
 // Invariants:
 // - IndexTable reads any bytes without crashing, and holds what a plain reading of the lines says (a model
-//   written out here): a complete line of 9 fields with a key of 32 lowercase hex digits, integers of at most
-//   19 characters (a leading `-` allowed) that fit in 64 bits, a revision not below 0 and a known status adds its
-//   order, whose ref is the percent-decoding of the line's last field (which must not be empty), or updates the
+//   written out here): a complete line of 9 or 10 fields with a key of 32 lowercase hex digits, integers of at
+//   most 19 characters (a leading `-` allowed) that fit in 64 bits, a revision not below 0, a known status and,
+//   in a 10th field, a known operator or nothing, adds its order (a 9-field line's operator: none when pending,
+//   else TMoney), whose ref is the percent-decoding of the 9th field (which must not be empty), or updates the
 //   order when its key was seen (the latest line of at least the same revision wins; the ref and the creation
 //   time stay the first line's); any other complete line is counted in `skippedLines`; bytes after the last
 //   line break are not read at all (a writer in the middle of its append);
@@ -20,13 +22,14 @@
 //   once, `skippedLines` included: a line cut mid-way is neither applied nor skipped until its line break
 //   comes; after the first step the table is the prefix's complete lines';
 // - IndexFilter lists the rows newest first (by creation, then by arrival), a status filter keeps exactly the
-//   orders in that status, and a search for an order's whole ref finds it;
+//   orders in that status, an operator filter exactly the orders of that operator, and a search for an order's
+//   whole ref finds it;
 // - a rebuilt index put in place by rename is read again from the start (`loads` grows by one), to the table of
 //   the new file alone (`skippedLines` counts over the table's life: it grows by the new file's skipped lines);
 //   the new file is the next invariant's line, or the same input again when no row has a valid ref;
 // - a line made by `OrderIndex.line(order)` for a valid order (made from the newest row with a purchaseref the
-//   validation accepts: its phone if valid, an amount of 100 to 9 999 999 999, times from 1970 to 9999) reads
-//   back as that order's summary.
+//   validation accepts: its phone if valid, an amount of 100 to 9 999 999 999, times from 1970 to 9999, paid
+//   through the row's operator when it has a paid-at) reads back as that order's summary, operator included.
 import Foundation
 @testable import FlatFileStore
 import FuzzSupport
@@ -114,6 +117,7 @@ private struct Expected {
     var amount: Int64
     var paidAt: Int64?
     var phone: [UInt8]
+    var `operator`: Operator?
 }
 
 private struct Model {
@@ -129,7 +133,7 @@ private struct Model {
 
     private mutating func read(_ line: ArraySlice<UInt8>) {
         let fields = line.split(separator: UInt8(ascii: "\t"), omittingEmptySubsequences: false)
-        guard fields.count == 9, fields[0].count == 32, fields[0].allSatisfy(isLowercaseHex),
+        guard fields.count == 9 || fields.count == 10, fields[0].count == 32, fields[0].allSatisfy(isLowercaseHex),
               let revision = integer(fields[1]), revision >= 0, let created = integer(fields[2]), integer(fields[3]) != nil,
               let status = OrderStatus.allCases.first(where: { $0.rawValue.utf8.elementsEqual(fields[4]) }),
               let amount = integer(fields[5]) else {
@@ -144,6 +148,19 @@ private struct Model {
             }
             paidAt = value
         }
+        var chosen: Operator?
+        if fields.count == 10 {
+            if !fields[9].isEmpty {
+                guard let known = Operator.allCases.first(where: { $0.rawValue.utf8.elementsEqual(fields[9]) }) else {
+                    skipped += 1
+                    return
+                }
+                chosen = known
+            }
+        } else {
+            // Before the field: TMoney was the only operator, and only `pending` may be without an attempt.
+            chosen = status == .pending ? nil : .tmoney
+        }
         let key = String(decoding: fields[0], as: UTF8.self)
         let phone = Array(fields[7].prefix(255))
         if var order = orders[key] {
@@ -153,6 +170,7 @@ private struct Model {
             order.amount = amount
             order.paidAt = paidAt
             order.phone = phone
+            order.operator = chosen
             orders[key] = order
             return
         }
@@ -162,7 +180,7 @@ private struct Model {
         }
         orders[key] = Expected(
             arrival: orders.count, key: key, ref: ref, created: created, revision: UInt32(clamping: revision), status: status,
-            amount: amount, paidAt: paidAt, phone: phone)
+            amount: amount, paidAt: paidAt, phone: phone, operator: chosen)
     }
 
     /// Newest first: by creation time, then by arrival.
@@ -226,8 +244,8 @@ private func check(_ table: IndexTable, against model: Model, _ what: String, sk
         invariant(table.phone(row).elementsEqual(expected.phone), "\(what): the phone of \(expected.key) is \(show(summary.phone))")
         invariant(row.revision == expected.revision, "\(what): revision \(row.revision) of \(expected.key), the model's is \(expected.revision)")
         invariant(summary.createdAt == expected.created && summary.status == expected.status && summary.amount == expected.amount
-                  && summary.paidAt == expected.paidAt,
-                  "\(what): \(expected.key) is \(summary), the model says created \(expected.created), \(expected.status), \(expected.amount), paid \(expected.paidAt.map(String.init) ?? "-")")
+                  && summary.paidAt == expected.paidAt && summary.operator == expected.operator,
+                  "\(what): \(expected.key) is \(summary), the model says created \(expected.created), \(expected.status), \(expected.amount), paid \(expected.paidAt.map(String.init) ?? "-"), operator \(expected.operator?.rawValue ?? "-")")
     }
     let absent = OrderKey(ref: "not in the index")
     if model.orders[absent.hex] == nil { invariant(table.row(absent) == nil, "\(what): row(_:) finds a key that is not in the index") }
@@ -243,6 +261,14 @@ private func checkListing(_ table: IndexTable, _ model: Model, choice: Int) {
     invariant(page.total == expected.count, "listing \(status.map(\.rawValue) ?? "all"): \(page.total) orders, the model has \(expected.count)")
     let listed = page.rows.map { table.summary($0).key.hex }
     invariant(listed == expected.prefix(1000).map(\.key), "listing \(status.map(\.rawValue) ?? "all"): not newest first, or not the model's orders")
+
+    let chosen = Operator.allCases[(choice / (OrderStatus.allCases.count + 1)) % Operator.allCases.count]
+    let ofOperator = IndexFilter(OrderQuery(status: status, operator: chosen)).page(1, size: 1000, in: table)
+    let expectedOfOperator = expected.filter { $0.operator == chosen }
+    invariant(ofOperator.total == expectedOfOperator.count,
+              "listing \(chosen.rawValue): \(ofOperator.total) orders, the model has \(expectedOfOperator.count)")
+    invariant(ofOperator.rows.map { table.summary($0).key.hex } == expectedOfOperator.prefix(1000).map(\.key),
+              "listing \(chosen.rawValue): not newest first, or not the model's orders")
 
     for order in newestFirst.prefix(3) {
         let ref = String(decoding: order.ref, as: UTF8.self)
@@ -268,7 +294,7 @@ private func validOrder(_ model: Model) -> (Order, OrderSummary)? {
     order.updatedAt = created.adding(seconds: 60)
     if let paidAt = row.paidAt {
         let event = PaymentEvent(
-            operator: .tmoney, outcome: .paid, purchaseref: order.ref, amount: amount.francs, currency: "952", transactionID: "P1",
+            operator: row.operator ?? .tmoney, outcome: .paid, purchaseref: order.ref, amount: amount.francs, currency: "952", transactionID: "P1",
             receipt: "PR1", payer: Payer(account: "C1", name: "Kofi", phone: "22890000001"), occurredAt: "1795706700")
         order.payment = Payment(event, receivedAt: Timestamp(seconds: clamp(paidAt)))
     }
@@ -276,7 +302,7 @@ private func validOrder(_ model: Model) -> (Order, OrderSummary)? {
     let paid = order.status == .paid || order.status == .review ? order.payment?.receivedAt.seconds : nil
     let summary = OrderSummary(
         key: order.key, ref: order.ref, phone: phone ?? order.payment?.payer.phone ?? "", createdAt: created.seconds, paidAt: paid,
-        status: order.status, amount: amount.francs)
+        status: order.status, amount: amount.francs, operator: order.operator)
     return (order, summary)
 }
 
