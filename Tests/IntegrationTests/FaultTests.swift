@@ -536,7 +536,7 @@ final class DataMount {
         var latest: [String: Int] = [:]
         for line in text.split(separator: "\n") {
             let fields = line.split(separator: "\t", omittingEmptySubsequences: false)
-            guard fields.count == 9, let revision = Int(fields[1]) else { continue }
+            guard fields.count >= 9, let revision = Int(fields[1]) else { continue }
             latest[String(fields[0])] = max(latest[String(fields[0])] ?? 0, revision)
         }
         return latest
