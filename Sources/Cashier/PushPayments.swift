@@ -160,7 +160,7 @@ extension Cashier {
             // An attempt already ended changes only for money taken (a late success is never ignored).
             let settled = attempt.isSettled(in: order)
             if let event = status.event(for: order.attempts[index], of: order, at: now, expiredAt: expiredAt), !settled || event.outcome == .paid {
-                let effect = OrderLifecycle.apply(event, source: source, to: &order, at: now)
+                let effect = OrderLifecycle.apply(event, source: source, to: &order, at: now, prompted: attempt.phone)
                 var change = OrderChange(effect == .duplicate ? .eventDuplicate : .eventApplied, at: now)
                 change.event = event
                 change.remote = "status call"

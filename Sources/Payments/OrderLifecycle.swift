@@ -22,7 +22,11 @@ public enum EventEffect: Sendable, Equatable {
 ///     any amount or currency that differs from the order ──▶ review, never paid
 ///     paid and review are final: later events are recorded and change nothing.
 public enum OrderLifecycle {
-    public static func apply(_ event: PaymentEvent, source: EventSource, to order: inout Order, at now: Timestamp) -> EventEffect {
+    /// `prompted`: the number a push attempt prompted; a payment the operator says came from another number goes
+    /// to review (a prompt approved on the wrong phone, or an operator's mix-up), never straight to paid.
+    public static func apply(
+        _ event: PaymentEvent, source: EventSource, to order: inout Order, at now: Timestamp, prompted: PhoneNumber? = nil
+    ) -> EventEffect {
         let identity = event.identity
         if order.events.contains(where: { $0.event.identity == identity }) { return .duplicate }
 
@@ -30,10 +34,13 @@ public enum OrderLifecycle {
         var to = from
         var note: String?
         var reviewReason: String?
+        let payer = PhoneNumber(event.payer.phone)
         if event.amount != order.amount.francs || event.currency != order.currency {
             reviewReason = event.amount != order.amount.francs
                 ? "\(event.operator.displayName) says \(event.outcome.rawValue) for \(event.amount) F CFA on an order of \(order.amount.francs) F CFA"
                 : "\(event.operator.displayName) says \(event.outcome.rawValue) in currency \(event.currency) on an order in \(order.currency)"
+        } else if event.outcome == .paid, let prompted, let payer, payer != prompted {
+            reviewReason = "\(event.operator.displayName) says paid from \(payer.displayed), the prompt went to \(prompted.displayed)"
         } else {
             switch (from, event.outcome) {
             case (.review, _):

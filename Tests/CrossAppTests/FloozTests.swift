@@ -88,7 +88,7 @@ import Payments
         let callback = #"{"amount":"15000","refid":"F1","mrchrefid":"\#(first)","msisdn":"22896000001","status":"0","message":"ok"}"#
         #expect(world.send("POST", "/callbacks/flooz", json: callback).status == .ok)
         #expect(try order("F-4").status == .pending)
-        flooz.set(first, ScriptedOperator.paid(reference: "FL-1"))
+        flooz.set(first, ScriptedOperator.paid(reference: "FL-1", phone: "22896000001"))
         #expect(world.send("POST", "/callbacks/flooz", json: callback).status == .ok)
         #expect(try order("F-4").status == .paid)
         #expect(try order("F-4").payment?.operator == .flooz)
@@ -96,7 +96,7 @@ import Payments
         #expect(world.send("POST", "/callbacks/tmoney", json: #"{"idRequete":"\#(second)","statutRequete":"SUCCES"}"#).status == .notFound)
         #expect(world.send("POST", "/callbacks/flooz", json: callback, remote: "203.0.113.5").status == .forbidden)
         // The second's callback never comes: reconciliation asks verify.
-        flooz.set(second, ScriptedOperator.paid(reference: "FL-2"))
+        flooz.set(second, ScriptedOperator.paid(reference: "FL-2", phone: "22896000002"))
         world.clock.withLock { $0 = start.adding(seconds: 16) }
         _ = try world.application.cashier.reconcile(via: world.application.pushOperators, credits: tmoney)
         #expect(try order("F-5").status == .paid)
@@ -108,7 +108,7 @@ import Payments
     @Test func refundsAndPayoutsAreNotAvailableForFlooz() throws {
         try world.createOrder(["purchaseref": "F-6", "amount": 15000])
         let reference = try #require((world.api("POST", "/api/orders/F-6/push", json: #"{"phone":"96000001"}"#).json["attempt"] as? [String: Any])?["reference"] as? String)
-        flooz.set(reference, ScriptedOperator.paid(reference: "FL-6"))
+        flooz.set(reference, ScriptedOperator.paid(reference: "FL-6", phone: "22896000001"))
         _ = world.send("POST", "/callbacks/flooz", json: #"{"mrchrefid":"\#(reference)","status":"0"}"#)
         #expect(try order("F-6").status == .paid)
         let refund = world.send("POST", "/api/orders/F-6/refunds", json: #"{"amount":100}"#, headers: ["Authorization": "Bearer " + World.apiKey, "Idempotency-Key": "f"])
@@ -118,5 +118,16 @@ import Payments
         #expect(payout.status == .unprocessableContent)
         #expect((payout.json["fields"] as? [[String: String]])?.first?["message"]?.contains("Flooz has no public credit service yet") == true)
         #expect(tmoney.credits.isEmpty && flooz.credits.isEmpty)
+    }
+
+    /// The operator says the payment came from another number than the one prompted: review, never paid.
+    @Test func aPaymentFromAnotherNumberGoesToReview() throws {
+        try world.createOrder(["purchaseref": "F-7", "amount": 15000])
+        let reference = try #require((world.api("POST", "/api/orders/F-7/push", json: #"{"phone":"96000001"}"#).json["attempt"] as? [String: Any])?["reference"] as? String)
+        flooz.set(reference, .succeeded(OperatorTransaction(reference: "FL-7", amount: 15000, currency: "952", phone: "22896000009", occurredAt: "")))
+        _ = world.send("POST", "/callbacks/flooz", json: #"{"mrchrefid":"\#(reference)","status":"0"}"#)
+        let order = try order("F-7")
+        #expect(order.status == .review)
+        #expect(order.reviewReasons.first == "Flooz says paid from +228 96 00 00 09, the prompt went to +228 96 00 00 01")
     }
 }

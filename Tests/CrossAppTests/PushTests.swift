@@ -45,8 +45,8 @@ final class ScriptedOperator: PushOperator, CreditOperator, @unchecked Sendable 
         lock.withLock { _statusCalls.append(reference); return statuses[reference] ?? .success(.unknown) }
     }
 
-    static func paid(_ amount: Int64 = 15000, reference: String = "TM-1") -> RequestStatus {
-        .succeeded(OperatorTransaction(reference: reference, amount: amount, currency: "952", phone: "22890000001", occurredAt: "2026-12-01 21:31:00"))
+    static func paid(_ amount: Int64 = 15000, reference: String = "TM-1", phone: String = "22890000001") -> RequestStatus {
+        .succeeded(OperatorTransaction(reference: reference, amount: amount, currency: "952", phone: phone, occurredAt: "2026-12-01 21:31:00"))
     }
 }
 
