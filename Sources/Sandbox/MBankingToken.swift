@@ -84,6 +84,9 @@ struct MBankingToken: Sendable, Equatable {
         var standard = String(text).replacing("-", with: "+").replacing("_", with: "/")
         guard standard.utf8.count % 4 != 1 else { return nil }
         while standard.utf8.count % 4 != 0 { standard += "=" }
-        return Data(base64Encoded: standard).map(Array.init)
+        guard let bytes = Data(base64Encoded: standard).map(Array.init) else { return nil }
+        // Only the one canonical spelling: a last character that differs in its unused bits decodes to the same
+        // bytes, and would let an altered signature pass (found by a test that flipped it, one time in sixteen).
+        return base64URL(bytes) == String(text) ? bytes : nil
     }
 }

@@ -60,6 +60,11 @@ func int(_ value: Any?) -> Int64? { (value as? NSNumber)?.int64Value }
         let harness = try Harness.mbanking()
         let token = harness.token()
         let parts = token.split(separator: ".").map(String.init)
+        // The same bytes spelled otherwise: the signature's last character changed only in its two unused bits.
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        let last = alphabet.firstIndex(of: parts[2].last!)!
+        let respelled = parts[0] + "." + parts[1] + "." + parts[2].dropLast() + String(alphabet[last ^ 1])
+        #expect(harness.debit(token: respelled).status == .unauthorized, "a non-canonical signature is no signature")
         let flipped = parts[2].last == "A" ? "B" : "A"
         let forged = parts[0] + "." + parts[1] + "." + parts[2].dropLast() + flipped
         let longer = MBankingToken.base64URL(Array(#"{"exp":9999999999,"iat":1800000000,"jti":"x","sub":"cross-dev"}"#.utf8))
