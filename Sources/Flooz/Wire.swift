@@ -50,9 +50,9 @@ public enum Wire {
 
     /// The token's answer: `{"code": "0", "key": "…"}`; nil for a refusal (`code` other than 0, no key).
     static func key(fromToken body: [UInt8]) -> (key: String?, code: String?) {
-        let object = json(body)
-        let code = text(object?["code"])
-        guard let key = text(object?["key"]), !key.isEmpty, key.utf8.count <= 4096, key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }),
+        let object = JSONValue.object(body)
+        let code = JSONValue.text(object?["code"])
+        guard let key = JSONValue.text(object?["key"]), !key.isEmpty, key.utf8.count <= 4096, key.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F }),
             code == nil || code == "0"
         else { return (nil, code) }
         return (key, code)
@@ -75,37 +75,37 @@ public enum Wire {
             "amount": String(request.amount), "partnermsisdn": partner,
         ]
         if let key { object["key"] = key }
-        return encode(object)
+        return JSONValue.bytes(object)
     }
 
     static func verifyBody(reference: String, key: String?, partner: String) -> [UInt8] {
         var object: [String: Any] = ["mrchrefid": reference, "partnermsisdn": partner]
         if let key { object["key"] = key }
-        return encode(object)
+        return JSONValue.bytes(object)
     }
 
     /// A debit's answer: `code` (and `message`).
     static func acknowledgement(_ body: [UInt8]) -> (code: String, message: String)? {
-        guard let object = json(body), let code = text(object["code"]) else { return nil }
-        return (code, text(object["message"]) ?? "")
+        guard let object = JSONValue.object(body), let code = JSONValue.text(object["code"]) else { return nil }
+        return (code, JSONValue.text(object["message"]) ?? "")
     }
 
     /// Verify's answer as a request's status: an unknown code is `.unknown`; `status` success, pending or
     /// anything else (failed) with `code` `0`. A success without a whole amount is never taken as paid.
     static func status(fromVerify body: [UInt8], _ dialect: Dialect) -> RequestStatus? {
-        guard let object = json(body), let code = text(object["code"]) else { return nil }
+        guard let object = JSONValue.object(body), let code = JSONValue.text(object["code"]) else { return nil }
         if dialect.unknownCodes.contains(code) { return .unknown }
-        guard code == "0" else { return .failed(code: code, message: text(object["message"]) ?? "") }
+        guard code == "0" else { return .failed(code: code, message: JSONValue.text(object["message"]) ?? "") }
         return status(of: object, dialect)
     }
 
     static func status(of object: [String: Any], _ dialect: Dialect) -> RequestStatus {
-        let status = text(object["status"]) ?? ""
-        let message = text(object["message"]) ?? ""
+        let status = JSONValue.text(object["status"]) ?? ""
+        let message = JSONValue.text(object["message"]) ?? ""
         if dialect.successStatuses.contains(status) {
             guard let amount = JSONNumber.wholeOrDigits(object["amount"]) else { return .pending }
             return .succeeded(OperatorTransaction(
-                reference: text(object["refid"]) ?? "", amount: amount, currency: currency, phone: text(object["msisdn"]) ?? "", occurredAt: ""))
+                reference: JSONValue.text(object["refid"]) ?? "", amount: amount, currency: currency, phone: JSONValue.text(object["msisdn"]) ?? "", occurredAt: ""))
         }
         if dialect.pendingStatuses.contains(status) || status.isEmpty { return .pending }
         return .failed(code: status, message: message)
@@ -132,27 +132,8 @@ public enum Wire {
     }
 
     public static func callback(_ body: [UInt8], _ dialect: Dialect) throws(CallbackProblem) -> Callback {
-        guard let object = json(body) else { throw .notJSON }
-        guard let reference = text(object["mrchrefid"]), !reference.isEmpty, reference.utf8.count <= 64 else { throw .missing("mrchrefid") }
+        guard let object = JSONValue.object(body) else { throw .notJSON }
+        guard let reference = JSONValue.text(object["mrchrefid"]), !reference.isEmpty, reference.utf8.count <= 64 else { throw .missing("mrchrefid") }
         return Callback(reference: reference, claimed: status(of: object, dialect))
     }
-
-    // MARK: - JSON
-
-    private static func json(_ body: [UInt8]) -> [String: Any]? {
-        (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
-    }
-
-    private static func encode(_ object: [String: Any]) -> [UInt8] {
-        Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8))
-    }
-
-    static func text(_ value: Any?) -> String? {
-        switch value {
-        case let string as String: string
-        case let number as NSNumber: number.stringValue
-        default: nil
-        }
-    }
-
 }

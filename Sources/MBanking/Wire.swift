@@ -34,12 +34,12 @@ public enum Wire {
     // MARK: - Login
 
     static func loginBody(user: String, password: String) -> [UInt8] {
-        json(["nomUtilisateur": user, "motDePasse": password])
+        JSONValue.bytes(["nomUtilisateur": user, "motDePasse": password])
     }
 
     /// `data.token` of the login's answer (also accepted at the top level, as `token`).
     static func token(fromLogin body: [UInt8]) -> String? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
+        guard let object = JSONValue.object(body) else { return nil }
         let data = object["data"] as? [String: Any]
         guard let token = (data?["token"] ?? object["token"]) as? String, !token.isEmpty, token.utf8.count <= 8192,
             token.utf8.allSatisfy({ $0 > 0x20 && $0 < 0x7F })
@@ -69,7 +69,7 @@ public enum Wire {
 
     /// The body of a debit (push-USSD) and of a credit v2: the same fields.
     static func requestBody(_ request: OperatorRequest) -> [UInt8] {
-        json([
+        JSONValue.bytes([
             "idRequete": request.reference, "numeroClient": request.phone.international, "montant": request.amount,
             "refCommande": request.label, "dateHeureRequete": dateTime(request.requestedAt), "description": request.description,
         ])
@@ -83,8 +83,8 @@ public enum Wire {
     }
 
     static func acknowledgement(_ body: [UInt8]) -> Acknowledgement? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any], let code = text(object["code"]) else { return nil }
-        return Acknowledgement(code: code, message: text(object["message"]) ?? "", operatorReference: text(object["refTmoney"]))
+        guard let object = JSONValue.object(body), let code = JSONValue.text(object["code"]) else { return nil }
+        return Acknowledgement(code: code, message: JSONValue.text(object["message"]) ?? "", operatorReference: JSONValue.text(object["refTmoney"]))
     }
 
     // MARK: - Check-transaction
@@ -95,10 +95,10 @@ public enum Wire {
 
     /// `{"total": N, "data": [...]}`: the request's status, from the record whose `idRequete` is the one asked.
     static func status(fromCheck body: [UInt8], reference: String) -> RequestStatus? {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { return nil }
+        guard let object = JSONValue.object(body) else { return nil }
         let records = (object["data"] as? [[String: Any]]) ?? []
         guard let total = JSONNumber.wholeOrDigits(object["total"]) ?? (object["data"] != nil ? Int64(records.count) : nil) else { return nil }
-        guard total > 0, let record = records.first(where: { text($0["idRequete"]) == reference }) ?? (records.count == 1 ? records[0] : nil)
+        guard total > 0, let record = records.first(where: { JSONValue.text($0["idRequete"]) == reference }) ?? (records.count == 1 ? records[0] : nil)
         else { return .unknown }
         return status(of: record)
     }
@@ -106,14 +106,14 @@ public enum Wire {
     /// One transaction record (check-transaction's `data[i]`, or the callback): `statutRequete` `SUCCES`,
     /// `ECHEC`, `EN ATTENTE`. Any status it does not name is taken as still waiting: never as paid.
     static func status(of record: [String: Any]) -> RequestStatus {
-        let code = text(record["code"]) ?? ""
-        let message = text(record["message"]) ?? ""
-        switch (text(record["statutRequete"]) ?? "").uppercased() {
+        let code = JSONValue.text(record["code"]) ?? ""
+        let message = JSONValue.text(record["message"]) ?? ""
+        switch (JSONValue.text(record["statutRequete"]) ?? "").uppercased() {
         case "SUCCES", "SUCCESS":
             guard let amount = JSONNumber.wholeOrDigits(record["montant"]) else { return .pending }
             return .succeeded(OperatorTransaction(
-                reference: text(record["refTmoney"]) ?? "", amount: amount, currency: currency, phone: text(record["numeroClient"]) ?? "",
-                occurredAt: text(record["dateHeureTmoney"]) ?? ""))
+                reference: JSONValue.text(record["refTmoney"]) ?? "", amount: amount, currency: currency, phone: JSONValue.text(record["numeroClient"]) ?? "",
+                occurredAt: JSONValue.text(record["dateHeureTmoney"]) ?? ""))
         case "ECHEC", "FAILED":
             return .failed(code: code, message: message)
         default:
@@ -144,9 +144,9 @@ public enum Wire {
     }
 
     public static func callback(_ body: [UInt8]) throws(CallbackProblem) -> Callback {
-        guard let object = try? JSONSerialization.jsonObject(with: Data(body)) as? [String: Any] else { throw .notJSON }
-        guard let reference = text(object["idRequete"]), !reference.isEmpty, reference.utf8.count <= 64 else { throw .missing("idRequete") }
-        return Callback(reference: reference, claimed: status(of: object), operatorReference: text(object["refTmoney"]) ?? "")
+        guard let object = JSONValue.object(body) else { throw .notJSON }
+        guard let reference = JSONValue.text(object["idRequete"]), !reference.isEmpty, reference.utf8.count <= 64 else { throw .missing("idRequete") }
+        return Callback(reference: reference, claimed: status(of: object), operatorReference: JSONValue.text(object["refTmoney"]) ?? "")
     }
 
     // MARK: - Credit v1 (TagPay's tpcredit, by GET)
@@ -172,20 +172,4 @@ public enum Wire {
         let parts = result.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces) }
         return Acknowledgement(code: parts.first ?? result, message: parts.count > 1 ? parts[1] : "", operatorReference: element("transactionid"))
     }
-
-    // MARK: - JSON helpers
-
-    private static func json(_ object: [String: Any]) -> [UInt8] {
-        Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8))
-    }
-
-    /// A code or a reference, whether the operator wrote it as a string or a number.
-    static func text(_ value: Any?) -> String? {
-        switch value {
-        case let string as String: string
-        case let number as NSNumber: number.stringValue
-        default: nil
-        }
-    }
-
 }

@@ -25,3 +25,25 @@ public enum JSONNumber {
         return whole(value)
     }
 }
+
+/// JSON objects as operators' wire formats read and write them, in one place for every operator's module.
+public enum JSONValue {
+    /// The body as a JSON object, or nil for anything else.
+    public static func object(_ body: [UInt8]) -> [String: Any]? {
+        (try? JSONSerialization.jsonObject(with: Data(body))) as? [String: Any]
+    }
+
+    /// The object's JSON, keys sorted, slashes as they are.
+    public static func bytes(_ object: [String: Any]) -> [UInt8] {
+        Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data("{}".utf8))
+    }
+
+    /// A code or a reference, whether the operator wrote it as a string or a number.
+    public static func text(_ value: Any?) -> String? {
+        switch value {
+        case let string as String: string
+        case let number as NSNumber: number.stringValue
+        default: nil
+        }
+    }
+}
