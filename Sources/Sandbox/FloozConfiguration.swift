@@ -86,19 +86,7 @@ public struct FloozConfiguration: Sendable {
                 throw invalid(key + ".msisdn", "must be 228 then the 8 digits of the partner's Flooz number, such as 22899000000")
             }
             guard !partners.contains(where: { $0.msisdn == entry.msisdn }) else { throw invalid(key + ".msisdn", "repeats number \(entry.msisdn)") }
-            let url: String
-            do {
-                url = try WebAddress.check(entry.callback_url, field: "callback_url")
-            } catch {
-                throw invalid(key + ".callback_url", error.message)
-            }
-            guard entry.balance >= 0 else { throw invalid(key + ".balance", "must be 0 or more francs") }
-            let fate: CallbackFate
-            do {
-                fate = try CallbackFate(parsing: entry.callback ?? "send")
-            } catch {
-                throw invalid(key + ".callback", error.description)
-            }
+            let (url, fate) = try PartnerEntry.callback(url: entry.callback_url, fate: entry.callback, balance: entry.balance, key: key, invalid: invalid)
             partners.append(Partner(
                 user: entry.user, password: entry.password, name: entry.name, msisdn: entry.msisdn, callbackURL: url,
                 openingBalance: entry.balance, callback: fate))

@@ -87,19 +87,7 @@ public struct MBankingConfiguration: Sendable {
             guard !partners.contains(where: { $0.user == entry.user }) else { throw invalid(key + ".user", "repeats user \(entry.user)") }
             guard (8...128).contains(entry.password.unicodeScalars.count) else { throw invalid(key + ".password", "must be 8 to 128 characters") }
             guard (1...100).contains(entry.name.unicodeScalars.count) else { throw invalid(key + ".name", "must be 1 to 100 characters") }
-            let url: String
-            do {
-                url = try WebAddress.check(entry.callback_url, field: "callback_url")
-            } catch {
-                throw invalid(key + ".callback_url", error.message)
-            }
-            guard entry.balance >= 0 else { throw invalid(key + ".balance", "must be 0 or more francs") }
-            let fate: CallbackFate
-            do {
-                fate = try CallbackFate(parsing: entry.callback ?? "send")
-            } catch {
-                throw invalid(key + ".callback", error.description)
-            }
+            let (url, fate) = try PartnerEntry.callback(url: entry.callback_url, fate: entry.callback, balance: entry.balance, key: key, invalid: invalid)
             partners.append(Partner(
                 id: entry.id, user: entry.user, password: entry.password, name: entry.name, callbackURL: url,
                 openingBalance: entry.balance, callback: fate))
