@@ -1,5 +1,6 @@
 import Foundation
 import OrderStorage
+import Synchronization
 import Payments
 
 /// The durable outbox of webhook events, under the data folder:
@@ -10,7 +11,9 @@ import Payments
 ///
 /// Events are created by the order store in the same step as the change that raises them (after its journal
 /// record, which recovery replays if the event file was lost). Files are replaced whole (temporary file, then
-/// rename), so a reader never sees half an event.
+/// rename), so a reader never sees half an event. Temporary files are written in `outbox/tmp/`, each under a name
+/// of its own (`<id>.<pid>.<n>`): two threads saving one event never share a temporary file, and what a process
+/// that is gone left there (killed between the write and the rename) is removed when the outbox is opened.
 struct Outbox: WebhookOutbox {
     typealias Folder = OutboxFolder
 
@@ -20,7 +23,16 @@ struct Outbox: WebhookOutbox {
         self.directory = directory
         try FileSystem.makeDurableDirectory(directory)
         for folder in Folder.allCases { try FileSystem.makeDurableDirectory(directory + "/" + folder.rawValue) }
+        try FileSystem.makeDurableDirectory(scratch)
+        for name in FileSystem.listDirectory(scratch) {
+            let pid = name.split(separator: ".").dropFirst().first.flatMap { Int32($0) }
+            if pid.map({ kill($0, 0) != 0 && errno == ESRCH }) ?? true { unlink(scratch + "/" + name) }
+        }
     }
+
+    private var scratch: String { directory + "/tmp" }
+
+    private static let writes = Atomic<Int>(0)
 
     func path(_ id: String, _ folder: Folder) -> String { directory + "/" + folder.rawValue + "/" + id + ".json" }
 
@@ -43,9 +55,9 @@ struct Outbox: WebhookOutbox {
 
     func save(_ event: OutboxEvent, in folder: Folder, sync: Bool) throws(StoreError) {
         let final = path(event.id, folder)
-        let temporary = final + ".tmp.\(getpid())"
+        let write = Self.writes.add(1, ordering: .relaxed).newValue
+        let temporary = scratch + "/" + event.id + ".\(getpid()).\(write)"
         let bytes = JSONBytes.encode(event) + [UInt8(ascii: "\n")]
-        unlink(temporary)
         try FileSystem.writeNewFile(temporary, bytes, sync: sync)
         try FileSystem.rename(temporary, final)
         if sync { try FileSystem.syncDirectory(directory + "/" + folder.rawValue) }

@@ -582,7 +582,8 @@ final class DataMount {
         while let relative = enumerator?.nextObject() as? String {
             let path = point + "/" + relative
             if relative.hasPrefix("orders/") || relative.hasPrefix("outbox/") {
-                #expect(!relative.contains(".tmp."), "left behind: \(relative)", sourceLocation: sourceLocation)
+                let temporary = relative.contains(".tmp.") || relative.hasPrefix("outbox/tmp/")
+                #expect(!temporary, "left behind: \(relative)", sourceLocation: sourceLocation)
                 if relative.hasSuffix(".json") {
                     let data = try Data(contentsOf: URL(fileURLWithPath: path))
                     #expect((try? JSONSerialization.jsonObject(with: data)) != nil, "does not parse: \(relative)", sourceLocation: sourceLocation)
