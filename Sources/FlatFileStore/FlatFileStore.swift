@@ -82,8 +82,10 @@ public final class FlatFileStore: OrderStore {
 
     // MARK: - Reading
 
+    /// The order in the live folder, else in the archive (`Archive.swift`).
     public func load(_ key: OrderKey) throws(StoreError) -> Order? {
-        try decode(at: path(for: key))
+        if let live = try decode(at: path(for: key)) { return live }
+        return try archivedPath(for: key).flatMap { path throws(StoreError) in try decode(at: path) }
     }
 
     public func load(ref: String) throws(StoreError) -> Order? {
@@ -103,7 +105,7 @@ public final class FlatFileStore: OrderStore {
         ])
     }
 
-    private func decode(at path: String) throws(StoreError) -> Order? {
+    func decode(at path: String) throws(StoreError) -> Order? {
         guard let bytes = try FileSystem.read(path) else { return nil }
         return try decode(bytes, path: path)
     }
@@ -231,6 +233,8 @@ public final class FlatFileStore: OrderStore {
             throw error
         }
         try FileSystem.rename(temporary, final)
+        // A change to an archived order brings it back: the live file is the order now.
+        if let archived = archivedPath(for: order.key) { unlink(archived) }
         if record.kind == .orderCreated {
             logger.info("order created", metadata: ["ref": "\(order.ref)", "order": "\(order.key)", "amount": "\(order.amount)"])
         }
@@ -288,7 +292,7 @@ public final class FlatFileStore: OrderStore {
     public func rebuildIndex() throws(StoreError) -> (orders: [Order], damaged: [StoreError]) {
         var orders: [Order] = []
         var damaged: [StoreError] = []
-        for result in allOrders() {
+        for result in allOrders() + archivedOrders() {
             switch result {
             case .success(let order): orders.append(order)
             case .failure(let error): damaged.append(error)

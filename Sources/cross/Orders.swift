@@ -2,12 +2,14 @@ import ArgumentParser
 import CrossApp
 import Foundation
 import FlatFileStore
+import FastCGI
+import Logging
 import OrderStorage
 import Payments
 
 struct Orders: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Read the order files.", subcommands: [List.self, Show.self])
+        abstract: "Read the order files.", subcommands: [List.self, Show.self, Archive.self])
 
     struct List: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Orders, newest first.")
@@ -19,6 +21,9 @@ struct Orders: ParsableCommand {
 
         @Option(help: "Only orders created on or after this date (2026-11-26 or 2026-11-26T08:00:00Z).")
         var since: String?
+
+        @Flag(help: "Also the archived orders (`cross orders archive`).")
+        var archived = false
 
         @Option(name: .customLong("operator"), help: "Only orders of this operator (the payment's, else the latest attempt's): \(Operator.allCases.map(\.rawValue).joined(separator: ", ")).")
         var operatorName: String?
@@ -55,7 +60,7 @@ struct Orders: ParsableCommand {
             let store = try config.openStore(configuration)
             var orders: [Order] = []
             var damaged: [String] = []
-            for result in store.allOrders() {
+            for result in store.allOrders() + (archived ? store.archivedOrders() : []) {
                 switch result {
                 case .success(let order): orders.append(order)
                 case .failure(let error): damaged.append("\(error)")
@@ -105,7 +110,9 @@ struct Orders: ParsableCommand {
             print("brand        \(order.brand)")
             for (name, value) in order.details.values { print(pad(name, 12) + " \(value)") }
             print("created      \(order.createdAt.iso8601)   updated \(order.updatedAt.iso8601)   expires \(order.expiresAt.iso8601)")
-            print("file         \(store.path(for: order.key))   revision \(order.revision)")
+            let file = store.location(of: order.key) ?? store.path(for: order.key)
+            let archived = file != store.path(for: order.key) ? "   (archived)" : ""
+            print("file         \(file)   revision \(order.revision)\(archived)")
             if let payment = order.payment {
                 print("payment      \(payment.operator.displayName)  receipt \(payment.receipt)  transaction \(payment.transactionID)  \(payment.amount) F CFA  payer \(payment.payer.phone)  at \(payment.receivedAt.iso8601)")
             }
@@ -135,6 +142,45 @@ struct Orders: ParsableCommand {
                 if let note = record.note { line += "  (\(note))" }
                 print(line)
             }
+        }
+    }
+
+    struct Archive: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Move final orders last changed before a date out of the live folders, into archive/DATE/.",
+            discussion: """
+                Paid, cancelled, declined and expired orders whose session ended, with no push attempt or refund \
+                still open. Nothing is removed: `cross orders show`, the dashboard and the operators' calls still \
+                find an archived order, and a change (a refund, a late payment) brings it back. Safe while Cross runs.
+                """)
+
+        @OptionGroup var config: ConfigOption
+
+        @Option(help: "Orders last changed before this date (2026-06-01 or 2026-06-01T00:00:00Z), which must be past.")
+        var before: String
+
+        @Flag(help: "Say what would move, move nothing.")
+        var dryRun = false
+
+        func run() throws {
+            guard let cutoff = Timestamp(iso8601: before) else {
+                throw fail("--before must be a date such as 2026-06-01 or 2026-06-01T00:00:00Z, not \"\(before)\"")
+            }
+            guard cutoff <= .now() else { throw fail("--before \(before) is in the future: only orders of the past are archived") }
+            let configuration = try config.load()
+            let store = try config.openStore(configuration)
+            LineLogHandler.bootstrap()
+            let report: FlatFileStore.ArchiveReport
+            do {
+                report = try store.archive(before: cutoff, now: .now(), dryRun: dryRun, logger: Logger(label: "cross.archive"))
+            } catch {
+                throw fail("\(error)")
+            }
+            for order in report.archived {
+                print(order.updatedAt.iso8601 + "  " + pad(order.status.rawValue, 9) + "  " + order.ref)
+            }
+            let verb = dryRun ? "would move" : "moved"
+            print("\(report.archived.count) order\(report.archived.count == 1 ? "" : "s") \(verb) to \(report.folder); \(report.kept) as old kept live (not final yet)")
         }
     }
 }

@@ -198,8 +198,8 @@ import TestStack
             logPath: directory + "/php.log", environment: ["CROSS_WEBHOOK_SECRET": phpSecret])
         endpoints.append(("http://127.0.0.1:\(phpPort)/hook", phpSecret))
         defer { phpEndpoint.stop(grace: 0.1) }
-        try waitForPort(pythonPort)
-        try waitForPort(phpPort)
+        try HTTPClient.waitForListener(pythonPort)
+        try HTTPClient.waitForListener(phpPort)
         let stack = try Self.stack("webhook-signature", endpoints: endpoints)
         defer { stack.stop() }
         try stack.createOrder("WH-sig", extra: ["description": "Pagne wax « Kente » & co"])
@@ -292,18 +292,6 @@ private func waitForLog(_ stack: Stack, _ text: String, timeout: Double = 5) -> 
         usleep(20_000)
     }
     return stack.cross!.log.contains(text)
-}
-
-private func waitForPort(_ port: UInt16, timeout: Double = 10) throws {
-    let deadline = Date().addingTimeInterval(timeout)
-    while Date() < deadline {
-        if let fd = try? HTTPClient.connect(port: port, timeout: 1) {
-            close(fd)
-            return
-        }
-        usleep(50_000)
-    }
-    throw HTTPClientError(description: "nothing listens on port \(port)")
 }
 
 /// Runs `cross` with these arguments and waits for it.

@@ -56,6 +56,19 @@ public enum HTTPClient {
     }
 
     /// A connected socket; `source` picks the local address (`127.0.0.2`: another caller on this machine).
+    /// Returns once something accepts connections on `port` (a server just started), or throws after `timeout`.
+    public static func waitForListener(_ port: UInt16, timeout: Double = 10) throws {
+        let deadline = Date().addingTimeInterval(timeout)
+        while Date() < deadline {
+            if let fd = try? connect(port: port, timeout: 1) {
+                close(fd)
+                return
+            }
+            usleep(50_000)
+        }
+        throw HTTPClientError(description: "nothing listens on port \(port)")
+    }
+
     public static func connect(port: UInt16, host: String = "127.0.0.1", timeout: Double = 30, from source: String? = nil) throws -> Int32 {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw HTTPClientError(description: "socket: \(String(cString: strerror(errno)))") }
