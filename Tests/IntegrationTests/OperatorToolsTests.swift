@@ -95,4 +95,29 @@ import TestStack
         let show = try Faults.cross(["orders", "show", "--config", stack.configPath, "ARCH-1"])
         #expect(show.output.contains("status       pending") && !show.output.contains("(archived)"))
     }
+
+    /// The units as shipped, with only the binary's path changed to this build's: `systemd-analyze verify` finds
+    /// nothing to say, and the offline security review rates them well exposed at most "OK" (≤ 3.5).
+    @Test("a systemd unit verifies and is hardened", arguments: ["cross.service", "cross-sandbox.service"])
+    func systemdUnit(name: String) throws {
+        let analyze = try #require(Faults.executable("systemd-analyze"), "systemd-analyze (Debian's systemd) is installed by make test")
+        let unit = try String(contentsOfFile: Stack.root + "/scripts/systemd/" + name, encoding: .utf8)
+        for line in ["User=cross", "NoNewPrivileges=yes", "ProtectSystem=strict", "PrivateTmp=yes", "ProtectHome=yes", "CapabilityBoundingSet="] {
+            #expect(unit.split(separator: "\n").contains(Substring(line)), "\(name) has \(line)")
+        }
+        let writable = unit.split(separator: "\n").filter { $0.hasPrefix("ReadWritePaths=") }
+        #expect(writable == [name == "cross.service" ? "ReadWritePaths=/var/lib/cross" : "ReadWritePaths=/var/lib/cross-sandbox"], "the data folder only")
+        let folder = NSTemporaryDirectory() + "cross-units-\(getpid())"
+        try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: folder) }
+        let path = folder + "/" + name
+        try unit.replacingOccurrences(of: "/usr/local/bin/cross", with: Stack.crossBinary).write(toFile: path, atomically: true, encoding: .utf8)
+        let verify = try Faults.run([analyze, "verify", path])
+        #expect(verify.status == 0, "\(verify.errors)")
+        #expect(verify.errors.isEmpty && verify.output.isEmpty, "systemd-analyze verify: \(verify.errors)\(verify.output)")
+        let security = try Faults.run([analyze, "security", "--offline=true", "--no-pager", path])
+        let overall = try #require(security.output.split(separator: "\n").first { $0.contains("Overall exposure level") }, "\(security.output)")
+        let score = try #require(overall.split(separator: " ").compactMap { Double($0) }.first, "\(overall)")
+        #expect(score <= 3.5, "\(overall)")
+    }
 }
