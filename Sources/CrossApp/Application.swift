@@ -184,9 +184,14 @@ struct CrossResponder: Responder {
     let logger: Logger
 
     func respond(to request: consuming Request) throws -> Response {
+        var route = ""
+        return try respond(to: request, route: &route)
+    }
+
+    func respond(to request: consuming Request, route: inout String) throws -> Response {
         var response: Response
         do {
-            response = try router.respond(to: request)
+            response = try router.respond(to: request, route: &route)
         } catch let error as StoreError {
             throw Self.httpError(error, logger).adding(headers)
         } catch var error as HTTPError {
