@@ -60,7 +60,8 @@ import TestStack
         #expect(try value("cross_fastcgi_workers_busy") == 0)
     }
 
-    /// docs/prometheus/: the sample configuration and the alert rules are what Prometheus accepts.
+    /// docs/prometheus/: the sample configuration and the alert rules are what Prometheus accepts, and the rules
+    /// fire as their unit tests say.
     @Test func theSampleConfigurationAndAlertRulesPassPromtool() throws {
         let docs = Stack.root + "/docs/prometheus"
         let rules = try PrometheusServer.promtool(["check", "rules", docs + "/alerts.yml"])
@@ -68,6 +69,9 @@ import TestStack
         #expect(rules.output.contains("SUCCESS: 4 rules found"), "\(rules.output)")
         let configuration = try PrometheusServer.promtool(["check", "config", docs + "/prometheus.yml"])
         #expect(configuration.status == 0, "\(configuration.output)")
+        // Each alert fires on what it is for, and not on what it is not (docs/prometheus/alerts-test.yml).
+        let behaviour = try PrometheusServer.promtool(["test", "rules", docs + "/alerts-test.yml"])
+        #expect(behaviour.status == 0 && behaviour.output.contains("SUCCESS"), "\(behaviour.output)")
     }
 
     @Test func metricsNeedTheDashboardsCredentials() throws {
