@@ -60,6 +60,40 @@ import TestStack
         #expect(try value("cross_fastcgi_workers_busy") == 0)
     }
 
+    /// Paying from the phone against the sandbox playing MBANKING: the debit and status calls timed for `tmoney`,
+    /// the callback counted as checked, a callback that is not one as invalid, and reconciliation's passes.
+    @Test func prometheusScrapesAPhonePaymentsCalls() throws {
+        let stack = try Stack(
+            name: "metrics-push", settings: ["admin": ["user": Self.credentials.user, "password_hash": Security.passwordHash]], sandbox: true)
+        defer { stack.stop() }
+        let prometheus = try PrometheusServer(
+            directory: stack.runDirectory + "/prometheus", job: "cross", target: "127.0.0.1:\(stack.port)", credentials: Self.credentials)
+        defer { prometheus.stop() }
+
+        try stack.createOrder("PUSH-M1")
+        let pushed = try HTTPClient.json(stack.port, "POST", "/api/orders/PUSH-M1/push", #"{"phone":"90 00 00 01"}"#, apiKey: Stack.apiKey)
+        #expect(pushed.status == 202, "\(pushed.text)")
+        let prompts = try stack.sandboxJSON("GET", "/sandbox/api/prompts?phone=90000001").json as? [[String: Any]]
+        let prompt = try #require(prompts?.first?["id"] as? String)
+        #expect(try stack.sandboxJSON("POST", "/sandbox/api/prompts/" + prompt, #"{"pin":"1234"}"#).status == 200)
+        #expect(try stack.order("PUSH-M1", becomes: "paid") != nil)
+        let bad = try HTTPClient.post(stack.port, "/callbacks/tmoney", body: Array("not json".utf8), contentType: "application/json")
+        #expect(bad.status == 400)
+        let done = Date()
+
+        try prometheus.waitForScrape(of: "cross", after: done)
+        func value(_ promql: String) throws -> Double? { try prometheus.value(promql) }
+        #expect(try value(#"cross_gateway_call_duration_seconds_count{operator="tmoney",call="debit"}"#) == 1)
+        #expect(try value(#"cross_gateway_call_duration_seconds_count{operator="tmoney",call="status"}"#) ?? 0 >= 1)
+        #expect(try value(#"sum(cross_gateway_call_errors_total)"#) ?? 0 == 0)
+        #expect(try value(#"cross_operator_callbacks_total{operator="tmoney",outcome="checked"}"#) == 1)
+        #expect(try value(#"cross_operator_callbacks_total{operator="tmoney",outcome="invalid"}"#) == 1)
+        #expect(try value(#"cross_http_requests_total{route="/callbacks/tmoney",method="POST",status="200"}"#) == 1)
+        #expect(try value(#"cross_order_status_changes_total{from="pending",to="paid"}"#) == 1)
+        #expect(try value(#"cross_reconciliation_passes_total{outcome="done"}"#) ?? 0 >= 1)
+        #expect(try value("cross_reconciliation_last_pass_timestamp_seconds") ?? 0 > 0)
+    }
+
     /// docs/prometheus/: the sample configuration and the alert rules are what Prometheus accepts, and the rules
     /// fire as their unit tests say.
     @Test func theSampleConfigurationAndAlertRulesPassPromtool() throws {
