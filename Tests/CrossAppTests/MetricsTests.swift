@@ -48,6 +48,37 @@ import Testing
         #expect((free ?? 0) > 0)
     }
 
+    /// The use cases' counters, each recorded into a factory of this test's own (swift-metrics' task-local one), so
+    /// that other suites running meanwhile add nothing: notifications by outcome, status changes, a gateway that
+    /// fails counted by its kind of failure.
+    @Test func notificationsStatusChangesAndGatewayFailuresAreCounted() throws {
+        let registry = PrometheusCollectorRegistry()
+        try withMetricsFactory(MetricsEndpoint.factory(registry)) {
+            let world = try World(gateway: { _ in .respond(status: 503, body: "down") })
+            let (_, checkout) = try world.createOrder(["purchaseref": "MET-1", "amount": 15000])
+            try world.createOrder(["purchaseref": "MET-2", "amount": 15000])
+            #expect(world.send("GET", checkout).status != .ok)
+            #expect(world.notify(World.okParameters("MET-1")).status == .ok)
+            #expect(world.notify(World.okParameters("MET-1")).status == .ok)
+            #expect(world.notify(World.okParameters("MET-2", amount: "150", payid: "P2")).status == .ok)
+            #expect(world.notify(World.okParameters("MET-9")).status == .notFound)
+            #expect(world.notify([("purchaseref", "MET-2")]).status == .badRequest)
+            #expect(world.notify(World.okParameters("MET-2"), remote: "192.0.2.7").status == .forbidden)
+        }
+        let text = registry.emitToString()
+        for line in [
+            #"cross_notifications_total{outcome="applied"} 2"#, #"cross_notifications_total{outcome="duplicate"} 1"#,
+            #"cross_notifications_total{outcome="unknown_order"} 1"#, #"cross_notifications_total{outcome="invalid"} 1"#,
+            #"cross_notifications_total{outcome="forbidden_address"} 1"#,
+            #"cross_order_status_changes_total{from="none",to="pending"} 2"#, #"cross_order_status_changes_total{from="pending",to="paid"} 1"#,
+            #"cross_order_status_changes_total{from="pending",to="review"} 1"#,
+            #"cross_gateway_call_errors_total{operator="tmoney",call="session",error="http_status"} 1"#,
+            #"cross_gateway_call_duration_seconds_count{operator="tmoney",call="session"} 1"#,
+        ] {
+            #expect(text.contains(line + "\n"), "\(line) in \(text)")
+        }
+    }
+
     @Test func noMetricsRouteWithoutABackend() throws {
         let world = try World(settings: Admin.settings)
         #expect(world.send("GET", "/metrics", headers: ["Authorization": Admin.authorization]).status.code == 404)
