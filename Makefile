@@ -5,7 +5,7 @@ PORT ?= 8080
 SANDBOX_PORT ?= 8081
 
 RUN_PACKAGES = nginx libfcgi-dev
-TEST_PACKAGES = $(RUN_PACKAGES) systemd chromium chromium-driver php-cli python3 python3-venv curl openssl
+TEST_PACKAGES = $(RUN_PACKAGES) systemd chromium chromium-driver php-cli python3 python3-venv curl openssl prometheus
 BENCH_PACKAGES = $(RUN_PACKAGES) wrk gcc php-fpm python3
 CRASH_KILLS ?= 100
 

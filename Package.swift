@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+        .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     ],
     targets: [
         // libfcgi, as Debian's libfcgi-dev installs it. Only the FastCGI module imports it.
@@ -26,7 +28,7 @@ let package = Package(
         // constant-time comparison, secure randomness, settings files.
         .target(name: "Support", dependencies: ["CSystem", .product(name: "Crypto", package: "swift-crypto")]),
         // The FastCGI runtime: workers, request and response values, routing. Knows nothing of payments.
-        .target(name: "FastCGI", dependencies: ["CFastCGI", "Support", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "FastCGI", dependencies: ["CFastCGI", "Support", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]),
         // The payment domain, operator-neutral and without I/O: orders, attempts, operators' events, the
         // lifecycle, validation, payment buttons, and the protocols operators are reached through.
         .target(name: "Payments", dependencies: ["Support", .product(name: "Crypto", package: "swift-crypto")]),
@@ -36,7 +38,7 @@ let package = Package(
         // touches them.
         .target(
             name: "FlatFileStore",
-            dependencies: ["OrderStorage", "Payments", "Support", "CSystem", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["OrderStorage", "Payments", "Support", "CSystem", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]),
         // One HTTP request answered synchronously with a timeout: operators, notifications, webhooks.
         .target(name: "OutboundHTTP"),
         // TMoney Online's wire protocol: the session id, the order form, the notification.
@@ -52,7 +54,7 @@ let package = Package(
             ]),
         // The use cases: create an order, start an attempt, apply an operator's event; plain code with an
         // injected clock and store.
-        .target(name: "Cashier", dependencies: ["Payments", "OrderStorage", "Support", .product(name: "Logging", package: "swift-log")]),
+        .target(name: "Cashier", dependencies: ["Payments", "OrderStorage", "Support", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]),
         // Cross's HTML templates and their words, and how they are rendered.
         .target(
             name: "WebPages",
@@ -84,6 +86,7 @@ let package = Package(
             dependencies: [
                 "FastCGI", "Payments", "OrderStorage", "TMoneyOnline", "MBanking", "Flooz", "Cashier", "WebPages", "CheckoutWeb", "MerchantAPI",
                 "AdminDashboard", "Webhooks", "Support", .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         // The TMoney Online sandbox (`cross sandbox`): sessions, payment pages, accounts and notifications.
         .target(
@@ -98,6 +101,7 @@ let package = Package(
                 "WebPages", "CheckoutWeb", "AdminDashboard", "Webhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         .testTarget(name: "SupportTests", dependencies: ["Support"]),
         .testTarget(name: "FastCGITests", dependencies: ["FastCGI"]),
@@ -121,6 +125,7 @@ let package = Package(
             dependencies: [
                 "CrossApp", "Cashier", "CheckoutWeb", "MerchantAPI", "AdminDashboard", "Webhooks", "WebPages", "FlatFileStore",
                 "OrderStorage", "Payments", "TMoneyOnline", "FastCGI", "Support", "TestStack",
+                .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestStack", "FastCGI", "Payments", "TMoneyOnline"]),
         .testTarget(name: "BrowserTests", dependencies: ["TestStack"]),

@@ -50,8 +50,9 @@ public struct Dashboard: Sendable {
         router.get("/admin/payouts") { [self] request in try guarded(request) { try payouts($0, request) } }
     }
 
-    /// 404 when the dashboard is off, 401 (with the Basic challenge) without the right name and password.
-    func guarded(_ request: Request, _ body: (Language) throws -> Response) throws -> Response {
+    /// 404 when the dashboard is off, 401 (with the Basic challenge) without the right name and password
+    /// (`/metrics` is behind it too).
+    public func guarded(_ request: Request, _ body: (Language) throws -> Response) throws -> Response {
         guard let credentials else { throw HTTPError(.notFound, "Nothing here.") }
         let outcome = gate.check(request.header("Authorization"), credentials, from: request.remoteAddress, at: clock().seconds)
         switch outcome {

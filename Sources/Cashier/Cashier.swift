@@ -115,6 +115,7 @@ public struct Cashier: Sendable {
         var change = OrderChange(.created, at: now)
         change.to = .pending
         let outcome = try store.create(Order(new, createdAt: now, lifetimeSeconds: settings.orderLifetimeSeconds), change)
+        if case .created = outcome { Self.countStatusChange(from: "none", to: OrderStatus.pending.rawValue) }
         if case .conflict(let existing) = outcome {
             logger.warning("order conflict: this purchaseref exists with other content", metadata: ["ref": "\(existing.ref)", "order": "\(existing.key)"])
         }
@@ -171,7 +172,7 @@ public struct Cashier: Sendable {
             operator: redirect.operator, method: .redirect, reference: session.reference, issuedAt: now,
             expiresAt: now.adding(seconds: session.lifetimeSeconds))
         enum Result { case started, reused(Attempt), refused(OrderLifecycle.AttemptRefusal) }
-        let updated = try store.update(order.key) { (current: inout Order) -> (change: OrderChange?, result: Result) in
+        let updated = try update(order.key) { (current: inout Order) -> (change: OrderChange?, result: Result) in
             if let fresh = reusable(current, reuse, at: now) { return (nil, .reused(fresh)) }
             switch record(attempt, in: &current, at: now) {
             case .success(let change): return (change, .started)
@@ -238,7 +239,7 @@ public struct Cashier: Sendable {
     /// are the operator's call, recorded with it.
     public func apply(_ event: PaymentEvent, source: EventSource, remote: String, answer: Int = 200) throws -> EventOutcome {
         let now = clock()
-        let updated = try store.update(OrderKey(ref: event.purchaseref)) { (order: inout Order) -> (change: OrderChange?, result: EventEffect?) in
+        let updated = try update(OrderKey(ref: event.purchaseref)) { (order: inout Order) -> (change: OrderChange?, result: EventEffect?) in
             // The key is a hash prefix: another reference under it is no order of this event's.
             guard order.ref == event.purchaseref else { return (nil, nil) }
             let effect = OrderLifecycle.apply(event, source: source, to: &order, at: now)

@@ -41,7 +41,7 @@ extension Cashier {
             issuedAt: now, expiresAt: now.adding(seconds: push.promptLifetimeSeconds), phone: phone)
         let outcome = try operatorCalls.ifFree { () throws -> PushOutcome in
             enum Recorded { case started, waiting(Attempt), refused(OrderLifecycle.AttemptRefusal) }
-            let updated = try store.update(order.key) { (current: inout Order) -> (change: OrderChange?, result: Recorded) in
+            let updated = try update(order.key) { (current: inout Order) -> (change: OrderChange?, result: Recorded) in
                 if let waiting = Self.waitingPush(current, at: now) { return (nil, .waiting(waiting)) }
                 switch record(attempt, in: &current, at: now) {
                 case .success(let change): return (change, .started)
@@ -107,7 +107,7 @@ extension Cashier {
     public func receiveCallback(reference: String, claimed: RequestStatus, via push: any PushOperator, remote: String) throws -> CheckOutcome {
         guard let key = PushReference.orderKey(of: reference) else { return .unknownAttempt }
         let now = clock()
-        let recorded = try store.update(key) { (order: inout Order) -> (change: OrderChange?, result: Bool) in
+        let recorded = try update(key) { (order: inout Order) -> (change: OrderChange?, result: Bool) in
             guard order.attempts.contains(where: { $0.reference == reference && $0.method == .push && $0.operator == push.operator }) else {
                 return (nil, false)
             }
@@ -137,7 +137,7 @@ extension Cashier {
     public func check(_ key: OrderKey, reference: String, via push: any PushOperator, source: EventSource) throws -> CheckOutcome {
         let answer = push.status(ofRequest: reference)
         let now = clock()
-        let updated = try store.update(key) { (order: inout Order) -> (change: OrderChange?, result: CheckOutcome) in
+        let updated = try update(key) { (order: inout Order) -> (change: OrderChange?, result: CheckOutcome) in
             guard let index = order.attempts.firstIndex(where: { $0.reference == reference && $0.method == .push }) else {
                 return (nil, .unknownAttempt)
             }

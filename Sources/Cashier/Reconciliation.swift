@@ -11,6 +11,8 @@ extension Cashier {
         /// Open push attempts seen, and those asked about this pass.
         public var open = 0
         public var checked = 0
+        /// When the oldest open push attempt started: one that stays open for long is reconciliation stuck.
+        public var oldestOpenSince: Timestamp?
         /// Orders whose status changed, by the status they reached.
         public var changed: [OrderStatus: Int] = [:]
         public var stillPending = 0
@@ -54,6 +56,7 @@ extension Cashier {
             for attempt in order.attempts where attempt.method == .push && !attempt.isSettled(in: order) {
                 guard let push = pushes.first(where: { $0.operator == attempt.operator }) else { continue }
                 report.open += 1
+                if report.oldestOpenSince.map({ attempt.issuedAt < $0 }) ?? true { report.oldestOpenSince = attempt.issuedAt }
                 open = true
                 guard force || settings.reconciliation.isDue(startedAt: attempt.issuedAt, lastCheck: attempt.lastCheck, at: now) else { continue }
                 report.checked += 1

@@ -21,7 +21,7 @@ extension Cashier {
     public func requestRefund(ref: String, amount: Int64, reason: String, idempotencyKey: String, via credits: any CreditOperator) throws -> RefundOutcome {
         let now = clock()
         enum Recorded { case new(Refund), repeated(Refund), conflict(Refund), refused(RefundRefusal) }
-        let updated = try store.update(OrderKey(ref: ref)) { (order: inout Order) -> (change: OrderChange?, result: Recorded?) in
+        let updated = try update(OrderKey(ref: ref)) { (order: inout Order) -> (change: OrderChange?, result: Recorded?) in
             guard order.ref == ref else { return (nil, nil) }
             if let existing = order.refund(idempotencyKey: idempotencyKey) {
                 return (nil, existing.amount == amount && existing.reason == reason ? .repeated(existing) : .conflict(existing))
@@ -76,7 +76,7 @@ extension Cashier {
         }
         // Recorded before it leaves: a crash from here on leaves `sends` counted, and the next pass asks first.
         let now = clock()
-        guard let (current, sending) = try store.update(key, { (order: inout Order) -> (change: OrderChange?, result: Refund?) in
+        guard let (current, sending) = try update(key, { (order: inout Order) -> (change: OrderChange?, result: Refund?) in
             guard let index = order.refunds.firstIndex(where: { $0.id == id }), order.refunds[index].status == .pending,
                 order.refunds[index].sends == refund.sends
             else { return (nil, nil) }
@@ -110,7 +110,7 @@ extension Cashier {
     private func recordCheck(_ refund: Refund, of key: OrderKey, result: String) throws -> (order: Order, refund: Refund)? {
         let now = clock()
         openWork.withLock { _ = $0.insert(key) }
-        let updated = try store.update(key) { (order: inout Order) -> (change: OrderChange?, result: Refund?) in
+        let updated = try update(key) { (order: inout Order) -> (change: OrderChange?, result: Refund?) in
             guard let index = order.refunds.firstIndex(where: { $0.id == refund.id }) else { return (nil, nil) }
             order.refunds[index].lastCheck = AttemptCheck(at: now, result: result, count: (order.refunds[index].lastCheck?.count ?? 0) + 1)
             order.revision += 1
@@ -127,7 +127,7 @@ extension Cashier {
         _ refund: Refund, of key: OrderKey, _ status: Refund.Status, operatorReference: String?, failure: String?
     ) throws -> (order: Order, refund: Refund)? {
         let now = clock()
-        let updated = try store.update(key) { (order: inout Order) -> (change: OrderChange?, result: Refund?) in
+        let updated = try update(key) { (order: inout Order) -> (change: OrderChange?, result: Refund?) in
             guard let index = order.refunds.firstIndex(where: { $0.id == refund.id }) else { return (nil, nil) }
             guard order.refunds[index].status == .pending else { return (nil, order.refunds[index]) }
             order.refunds[index].status = status

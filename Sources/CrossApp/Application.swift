@@ -30,13 +30,16 @@ public struct Application: Sendable {
     public let mbanking: (any PushOperator & CreditOperator)?
     /// Flooz (paying from a Moov phone), when the configuration has it.
     public let flooz: (any PushOperator)?
+    /// `/metrics`, when the process has a metrics backend (`cross serve`).
+    public let metrics: MetricsEndpoint?
     /// Every operator that prompts phones.
     public var pushOperators: [any PushOperator] { [mbanking, flooz].compactMap { $0 } }
 
-    /// `redirect` is TMoney Online as the configuration names it, and `mbanking` its MBANKING, unless given.
+    /// `redirect` is TMoney Online as the configuration names it, and `mbanking` its MBANKING, unless given;
+    /// every call to them is timed (`GatewayMetrics`). With `metrics`, `/metrics` answers.
     public init(
         configuration: Configuration, store: any OrderStore, pages: Pages, redirect: (any RedirectOperator)? = nil,
-        mbanking: (any PushOperator & CreditOperator)? = nil, flooz: (any PushOperator)? = nil,
+        mbanking: (any PushOperator & CreditOperator)? = nil, flooz: (any PushOperator)? = nil, metrics: MetricsEndpoint? = nil,
         clock: @escaping @Sendable () -> Timestamp = { .now() }, logger: Logger = Logger(label: "cross")
     ) {
         self.configuration = configuration
@@ -46,10 +49,18 @@ public struct Application: Sendable {
         self.pages = pages
         self.logger = logger
         cashier = Cashier(store: store, settings: configuration.cashierSettings, clock: clock, logger: logger)
-        let mbanking = mbanking ?? configuration.mbanking.map { MBankingClient($0, clock: clock, logger: logger) }
+        let mbanking = (mbanking ?? configuration.mbanking.map { MBankingClient($0, clock: clock, logger: logger) })
+            .map { MeteredPushCreditOperator(base: $0) as any PushOperator & CreditOperator }
         self.mbanking = mbanking
-        let flooz = flooz ?? configuration.flooz.map { FloozClient($0, clock: clock, logger: logger) }
+        let flooz = (flooz ?? configuration.flooz.map { FloozClient($0, clock: clock, logger: logger) }).map { MeteredPushOperator(base: $0) as any PushOperator }
         self.flooz = flooz
+        self.metrics = metrics
+        if let metrics {
+            metrics.addCollector { [store, configuration] in
+                ScrapeGauges.disk(configuration.dataDirectory, reserveBytes: configuration.diskReserveBytes, into: metrics.registry)
+                ScrapeGauges.webhookBacklog(store.outbox, now: clock(), into: metrics.registry)
+            }
+        }
         // The phone operators the merchant offers (`operators`), each with its limits.
         var offered: [Operator: any PushOperator] = [:]
         for push in [mbanking as (any PushOperator)?, flooz].compactMap({ $0 }) where configuration.limits(for: push.operator).enabled {
@@ -57,7 +68,7 @@ public struct Application: Sendable {
         }
         let limits = Dictionary(uniqueKeysWithValues: Operator.allCases.map { ($0, configuration.limits(for: $0)) })
         checkout = Checkout(
-            cashier: cashier, redirect: redirect ?? TMoneyOnline(configuration.tmoneyOnline), pushes: offered, limits: limits, pages: pages,
+            cashier: cashier, redirect: MeteredRedirectOperator(base: redirect ?? TMoneyOnline(configuration.tmoneyOnline)), pushes: offered, limits: limits, pages: pages,
             links: configuration.links, settings: configuration.checkout, logger: logger)
         api = OrdersAPI(
             cashier: cashier, links: configuration.links, apiKeys: configuration.apiKeys, pushes: offered, limits: limits, credits: mbanking,
@@ -94,6 +105,9 @@ public struct Application: Sendable {
             }
         }
         dashboard.addRoutes(to: &router)
+        if let metrics {
+            router.get("/metrics") { [dashboard] request in try dashboard.guarded(request) { _ in metrics.response() } }
+        }
         if diagnostics { DiagnosticRoutes.add(to: &router) }
         return router
     }
@@ -141,8 +155,10 @@ public struct Application: Sendable {
                 return count
             }
             do {
-                _ = try cashier.reconcile(via: pushes, credits: credits, thorough: pass % thoroughEvery == 0)
+                let report = try cashier.reconcile(via: pushes, credits: credits, thorough: pass % thoroughEvery == 0)
+                ReconciliationMetrics.passed(report, at: cashier.now)
             } catch {
+                ReconciliationMetrics.failed()
                 logger.error("reconciliation pass failed", metadata: ["error": "\(error)"])
             }
             return nil
@@ -184,9 +200,14 @@ struct CrossResponder: Responder {
     let logger: Logger
 
     func respond(to request: consuming Request) throws -> Response {
+        var route = ""
+        return try respond(to: request, route: &route)
+    }
+
+    func respond(to request: consuming Request, route: inout String) throws -> Response {
         var response: Response
         do {
-            response = try router.respond(to: request)
+            response = try router.respond(to: request, route: &route)
         } catch let error as StoreError {
             throw Self.httpError(error, logger).adding(headers)
         } catch var error as HTTPError {

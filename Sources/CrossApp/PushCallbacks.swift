@@ -1,6 +1,7 @@
 import Cashier
 import FastCGI
 import Foundation
+import Metrics
 import OrderStorage
 import Payments
 
@@ -20,9 +21,15 @@ extension Application {
         _ request: Request, via push: any PushOperator, allowlist: AddressAllowlist, channel: String,
         parse: ([UInt8]) throws(CallbackProblem) -> (reference: String, claimed: RequestStatus)
     ) throws -> Response {
+        // What became of it, counted whichever way it ends (`failed`: the store could not record it).
+        var outcome = "failed"
+        defer {
+            Counter(label: "cross_operator_callbacks_total", dimensions: [("operator", push.operator.rawValue), ("outcome", outcome)]).increment()
+        }
         let remote = request.remoteAddress
         guard allowlist.allows(remote) else {
             cashier.refuseSource(remote, channel: channel)
+            outcome = "forbidden_address"
             throw HTTPError(.forbidden, "Forbidden: this address may not send \(push.operator.displayName) callbacks.")
         }
         let callback: (reference: String, claimed: RequestStatus)
@@ -30,13 +37,20 @@ extension Application {
             callback = try parse(request.body)
         } catch {
             try refuseCallback(request, channel: channel, status: .badRequest, reason: error.description)
+            outcome = "invalid"
             throw HTTPError(.badRequest, "Bad callback: \(error.description)")
         }
         switch try cashier.receiveCallback(reference: callback.reference, claimed: callback.claimed, via: push, remote: remote) {
         case .unknownAttempt:
             try refuseCallback(request, channel: channel, status: .notFound, reason: "no push attempt with this reference")
+            outcome = "unknown_attempt"
             throw HTTPError(.notFound, "Unknown request reference.")
-        case .checked, .failed:
+        case .checked:
+            outcome = "checked"
+            return .json(Array(#"{"code":"2000","message":"OK"}"#.utf8), status: .ok)
+        case .failed:
+            // Recorded; the status call failed or found no place: reconciliation asks again.
+            outcome = "check_failed"
             return .json(Array(#"{"code":"2000","message":"OK"}"#.utf8), status: .ok)
         }
     }

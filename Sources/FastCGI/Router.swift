@@ -2,6 +2,15 @@
 /// gateway call), since each worker serves one request at a time.
 public protocol Responder: Sendable {
     func respond(to request: consuming Request) throws -> Response
+    /// The same, writing to `route` the pattern of the route that took the request (`/api/orders/:ref`), even
+    /// when it throws: the server counts requests by it. A responder without routes leaves it as it is.
+    func respond(to request: consuming Request, route: inout String) throws -> Response
+}
+
+extension Responder {
+    public func respond(to request: consuming Request, route: inout String) throws -> Response {
+        try respond(to: request)
+    }
 }
 
 /// Maps a method and a path pattern to a handler. Patterns are literal segments and `:name` captures:
@@ -19,6 +28,7 @@ public struct Router: Responder {
 
     private struct Route: Sendable {
         let method: String
+        let pattern: String
         let segments: [Segment]
         /// For a strict route, the one raw path it answers.
         let exactPath: String?
@@ -35,7 +45,7 @@ public struct Router: Responder {
             piece.hasPrefix(":") ? .capture(String(piece.dropFirst())) : .literal(String(piece))
         }
         precondition(!strict || !segments.contains { if case .capture = $0 { true } else { false } }, "a strict route has no captures")
-        routes.append(Route(method: method.uppercased(), segments: segments, exactPath: strict ? pattern : nil, handler: handler))
+        routes.append(Route(method: method.uppercased(), pattern: pattern, segments: segments, exactPath: strict ? pattern : nil, handler: handler))
     }
 
     public mutating func get(_ pattern: String, strict: Bool = false, _ handler: @escaping Handler) {
@@ -48,6 +58,11 @@ public struct Router: Responder {
     /// Finds the route for the request: 404 when no pattern matches the path, 405 (with `Allow`) when the path
     /// matches only for other methods. HEAD is served by the GET route (the server sends no body for it).
     public func respond(to request: consuming Request) throws -> Response {
+        var route = ""
+        return try respond(to: request, route: &route)
+    }
+
+    public func respond(to request: consuming Request, route: inout String) throws -> Response {
         let method = request.method == "HEAD" ? "GET" : request.method
         var allowed: [String] = []
         for index in routes.indices {
@@ -58,6 +73,7 @@ public struct Router: Responder {
                 continue
             }
             request.routeParameters = captures
+            route = routes[index].pattern
             return try routes[index].handler(request)
         }
         if !allowed.isEmpty {

@@ -140,8 +140,11 @@ public final class Server: Sendable {
 
     // MARK: - Workers
 
-    /// Requests being served right now.
-    private var inFlight: Int {
+    /// How many worker threads serve requests.
+    public var workerCount: Int { workers.count }
+
+    /// Requests being served right now (each holds a worker thread).
+    public var inFlight: Int {
         workers.reduce(0) { count, worker in count + (worker.state.withLock { $0 == .busy } ? 1 : 0) }
     }
 
@@ -155,6 +158,7 @@ public final class Server: Sendable {
         }
         let responder = makeResponder()
         let logger = Logger(label: logger.label)
+        let metrics = RequestMetrics(routeLabel: options.loggedPath)
         while true {
             let connection = request.pointee.ipcFd
             // Published under the lock, after checking `stopping`: `stop()` either sees this connection and
@@ -175,13 +179,13 @@ public final class Server: Sendable {
                 }
                 continue
             }
-            serve(request, responder: responder, logger: logger)
+            serve(request, responder: responder, logger: logger, metrics: metrics)
             FCGX_Finish_r(request)
         }
         worker.state.withLock { $0 = .stopped }
     }
 
-    private func serve(_ fcgi: UnsafeMutablePointer<FCGX_Request>, responder: any Responder, logger: Logger) {
+    private func serve(_ fcgi: UnsafeMutablePointer<FCGX_Request>, responder: any Responder, logger: Logger, metrics: RequestMetrics) {
         let started = Self.monotonicNanoseconds()
         let params = CGIParameters(copying: fcgi.pointee.envp)
         let method = params["REQUEST_METHOD"] ?? "GET"
@@ -189,11 +193,12 @@ public final class Server: Sendable {
         var request: Request?
         var response: Response
         var errorID: String?
+        var route = ""
         do {
             let body = try readBody(fcgi, declaredLength: Int(params["CONTENT_LENGTH"] ?? "") ?? 0)
             let parsed = try Request(params: params, body: body)
             request = parsed
-            response = try responder.respond(to: parsed)
+            response = try responder.respond(to: parsed, route: &route)
         } catch let error as HTTPError {
             response = Self.errorResponse(error, request: request, params: params, errorPage: errorPage)
         } catch {
@@ -203,6 +208,7 @@ public final class Server: Sendable {
             response = errorPage(HTTPError(.internalServerError, "Something went wrong on our side. Error reference: \(id)."), request)
         }
         let complete = send(response, omitBody: method == "HEAD", to: fcgi.pointee.out)
+        metrics.record(route: route, method: method, status: response.status.code, nanoseconds: Self.monotonicNanoseconds() - started)
         guard logger.logLevel <= .info else { return }
         // Formatted here rather than as metadata: this line is written for every request, and a metadata
         // dictionary per request costs more than the rest of a trivial request.

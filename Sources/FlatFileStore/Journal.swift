@@ -185,10 +185,11 @@ final class Journal: @unchecked Sendable {
                 continue
             }
             syncing = true
-            let target = appended
+            let target = appended, group = appended - synced, started = DispatchTime.now().uptimeNanoseconds
             pthread_mutex_unlock(mutex)
             let result = fdatasync(fd)
             let code = errno
+            JournalMetrics.synced(records: group, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
             pthread_mutex_lock(mutex)
             syncing = false
             if result == 0 {

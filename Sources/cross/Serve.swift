@@ -35,6 +35,8 @@ struct Serve: ParsableCommand {
         _ = cross_set_mmap_threshold(256 * 1024)
         Server.blockShutdownSignals()
         LineLogHandler.bootstrap()
+        // Before any module makes a metric: one made earlier would stay swift-metrics' no-op.
+        let metrics = MetricsEndpoint.bootstrap()
         let logger = Logger(label: "cross")
         guard let path = config.named ?? (dev ? ConfigOption.development : nil) else {
             throw fail("no configuration: give --config FILE (or set CROSS_CONFIG); for development, --dev")
@@ -59,7 +61,7 @@ struct Serve: ParsableCommand {
             logger.critical("cannot start: recovery failed", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
-        let application = Application(configuration: configuration, store: store, pages: try Pages.bundled(), logger: logger)
+        let application = Application(configuration: configuration, store: store, pages: try Pages.bundled(), metrics: metrics, logger: logger)
         options.loggedPath = application.loggedPath
         let server: Server
         do {
@@ -71,6 +73,7 @@ struct Serve: ParsableCommand {
             logger.critical("cannot start", metadata: ["error": "\(error)"])
             throw ExitCode(1)
         }
+        metrics.addWorkers(of: server)
         // Webhook events go out from a thread of their own, woken by each new event: a notification's answer
         // never waits for a merchant's server.
         let courier = WebhookCourier(settings: configuration.webhookSettings, outbox: store.outbox, links: configuration.links, logger: logger)

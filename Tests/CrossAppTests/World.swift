@@ -33,7 +33,7 @@ final class World: @unchecked Sendable {
 
     init(
         settings: [String: Any] = [:], mbanking: (any PushOperator & CreditOperator)? = nil, flooz: (any PushOperator)? = nil,
-        gateway behaviour: @escaping @Sendable (String) -> HTTPStandIn.Behaviour = { _ in .respond(status: 200, body: "OK:" + World.sessionID) }) throws {
+        metrics: MetricsEndpoint? = nil, gateway behaviour: @escaping @Sendable (String) -> HTTPStandIn.Behaviour = { _ in .respond(status: 200, body: "OK:" + World.sessionID) }) throws {
         directory = NSTemporaryDirectory() + "cross-app-tests/\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         gateway = try HTTPStandIn(behaviour)
@@ -59,7 +59,7 @@ final class World: @unchecked Sendable {
         store = try FlatFileStore(directory: configuration.dataDirectory)
         let log = self.log, clock = self.clock
         application = Application(
-            configuration: configuration, store: store, pages: try Pages.bundled(), mbanking: mbanking, flooz: flooz, clock: { clock.withLock { $0 } ?? .now() },
+            configuration: configuration, store: store, pages: try Pages.bundled(), mbanking: mbanking, flooz: flooz, metrics: metrics, clock: { clock.withLock { $0 } ?? .now() },
             logger: Logger(label: "cross.test") { _ in log })
         router = application.makeResponder()
     }

@@ -21,6 +21,24 @@ import Testing
         #expect(body(try router.respond(to: Request(method: "GET", uri: "/return/accept?ref=1"))) == "return accept")
     }
 
+    /// The pattern that took a request is what the server counts it under, even when its handler throws; a request
+    /// no route took leaves the route empty (`unmatched`).
+    @Test func theRouteThatTookARequestIsItsPattern() throws {
+        var router = self.router
+        router.get("/fails/:id") { _ in throw HTTPError(.conflict, "no") }
+        var route = ""
+        _ = try router.respond(to: Request(method: "GET", uri: "/api/orders/CMD-1"), route: &route)
+        #expect(route == "/api/orders/:ref")
+        route = ""
+        #expect(throws: HTTPError.self) { try router.respond(to: Request(method: "GET", uri: "/fails/7"), route: &route) }
+        #expect(route == "/fails/:id")
+        route = ""
+        #expect(throws: HTTPError.self) { try router.respond(to: Request(method: "GET", uri: "/nope"), route: &route) }
+        #expect(route == "")
+        #expect(throws: HTTPError.self) { try router.respond(to: Request(method: "DELETE", uri: "/notify"), route: &route) }
+        #expect(route == "")
+    }
+
     @Test func headIsServedByGet() throws {
         #expect(body(try router.respond(to: Request(method: "HEAD", uri: "/"))) == "home")
     }

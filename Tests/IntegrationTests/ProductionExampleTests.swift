@@ -21,6 +21,8 @@ import TestStack
         }
         #expect(!stack.cross!.log.contains("/notify"), "no notification reached Cross: \(stack.cross!.log)")
         #expect(try stack.order("PROD-1")?["status"] as? String == "pending")
+        // Prometheus' scrape: only from the Prometheus server's address (127.0.0.1 is not it in the example).
+        #expect(try example.get("/metrics").status == 403)
 
         // The button's post: 10 at once pass (to Cross, which refuses their bad signature, or answers only its very
         // path), then 429, under either spelling of the path.
