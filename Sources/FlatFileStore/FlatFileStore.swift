@@ -74,7 +74,14 @@ public final class FlatFileStore: OrderStore {
 
     var journalFolder: JournalFolder { journal.folder }
 
-    public func path(for key: OrderKey) -> String { shard(key) + "/" + key.hex + ".json" }
+    public func path(for key: OrderKey) -> String { Self.orderPath(directory, key) }
+
+    static func orderPath(_ directory: String, _ key: OrderKey) -> String {
+        directory + "/orders/" + key.hex.prefix(3) + "/" + key.hex + ".json"
+    }
+
+    /// The order's byte in `orders.lock`.
+    static func lockOffset(_ key: OrderKey) -> Int { Int(key.hex.prefix(12), radix: 16)! }
 
     private func shard(_ key: OrderKey) -> String { directory + "/orders/" + key.hex.prefix(3) }
 
@@ -82,11 +89,11 @@ public final class FlatFileStore: OrderStore {
     /// process. The lock is one byte of `orders.lock`, at an offset taken from the key: no file is created
     /// per order just to be locked.
     func withOrderLock<Result>(_ key: OrderKey, _ body: () throws -> Result) throws -> Result {
-        try FileLock.withByteLock(directory + "/orders.lock", offset: Int(key.hex.prefix(12), radix: 16)!, body)
+        try FileLock.withByteLock(directory + "/orders.lock", offset: Self.lockOffset(key), body)
     }
 
     func withOrderLock<Result>(_ key: OrderKey, _ body: () throws(StoreError) -> Result) throws(StoreError) -> Result {
-        try FileLock.withByteLock(directory + "/orders.lock", offset: Int(key.hex.prefix(12), radix: 16)!, body)
+        try FileLock.withByteLock(directory + "/orders.lock", offset: Self.lockOffset(key), body)
     }
 
     // MARK: - Reading
