@@ -72,6 +72,7 @@ extension FlatFileStore {
         }
         do {
             report.indexCompactedTo = try index.compact()
+            if let orders = report.indexCompactedTo { logger.info("index compacted", metadata: ["orders": "\(orders)"]) }
         } catch {
             // The index stays as it was: longer to read, never wrong.
             logger.error("index not compacted", metadata: ["error": "\(error)"])

@@ -33,7 +33,7 @@ import TestStack
         let offer = try #require(try Security.postButton(stack, ["amount": "2500"], referer: nil).header("location"))
         #expect(try HTTPClient.post(stack.port, offer, body: [], contentType: "application/x-www-form-urlencoded").status == 503)
         // Refused calls from TMoney's own address are not journaled any more either (strangers' never are).
-        let journal = stack.dataDirectory + "/journal/journal.jsonl"
+        let journal = stack.dataDirectory + "/journal/segment-000001.jsonl"
         let size = try Data(contentsOf: URL(fileURLWithPath: journal)).count
         for index in 0..<200 {
             #expect(try HTTPClient.get(stack.port, "/notify?purchaseref=JUNK-\(index)&amount=x&junk=" + String(repeating: "j", count: 2000)).status == 400)
@@ -214,7 +214,7 @@ import TestStack
         let stack = try Stack(name: "fault-journal")
         defer { stack.stop() }
         stack.cross!.stop()
-        let journal = stack.dataDirectory + "/journal/journal.jsonl"
+        let journal = stack.dataDirectory + "/journal/segment-000001.jsonl"
         try FileManager.default.removeItem(atPath: journal)
         try FileManager.default.createDirectory(atPath: journal, withIntermediateDirectories: false)
         try stack.startCross()
@@ -230,7 +230,7 @@ import TestStack
         try stack.createOrder("TORN-2")
         #expect(try HTTPClient.get(stack.port, Stack.notification("TORN-1")).status == 200)
         stack.cross!.stop()
-        let journal = stack.dataDirectory + "/journal/journal.jsonl"
+        let journal = stack.dataDirectory + "/journal/segment-000001.jsonl"
         let complete = try Data(contentsOf: URL(fileURLWithPath: journal))
         // Half of the last record again, with no line break: a write cut short.
         let lastLine = complete.dropLast().split(separator: UInt8(ascii: "\n")).last!
@@ -296,7 +296,7 @@ import TestStack
         #expect(notification.status >= 500, "\(notification.status) \(notification.text)")
         #expect(notification.status != 503, "not a passing storage problem: a retry will not help")
         // The notification is not lost: it is in the journal, refused with the answer it got.
-        let journal = try String(contentsOfFile: stack.dataDirectory + "/journal/journal.jsonl", encoding: .utf8)
+        let journal = try String(contentsOfFile: stack.dataDirectory + "/journal/segment-000001.jsonl", encoding: .utf8)
         let refused = journal.split(separator: "\n").filter { $0.contains("\"kind\":\"call.refused\"") && $0.contains("CUT-1") }
         #expect(refused.count == 1 && refused[0].contains("\"answer\":500") && refused[0].contains("damaged"), "\(refused)")
         let read = try HTTPClient.request(port: stack.port, method: "GET", target: "/api/orders/CUT-1", headers: [("Authorization", "Bearer " + Stack.apiKey)])
@@ -590,7 +590,7 @@ final class DataMount {
                 }
             }
         }
-        let journal = try Data(contentsOf: URL(fileURLWithPath: point + "/journal/journal.jsonl"))
+        let journal = try Data(contentsOf: URL(fileURLWithPath: point + "/journal/segment-000001.jsonl"))
         #expect(journal.last == UInt8(ascii: "\n"), "the journal ends with a whole line", sourceLocation: sourceLocation)
         for line in journal.split(separator: UInt8(ascii: "\n")) {
             #expect((try? JSONSerialization.jsonObject(with: Data(line))) != nil, "journal line: \(String(decoding: line, as: UTF8.self))", sourceLocation: sourceLocation)
