@@ -108,6 +108,8 @@ struct OrderIndex: Sendable {
                 }
             }
             try FileSystem.writeAll(target, pending, path: temporary)
+            // Synced before the lock too, so that writers wait only for the sync of the few lines carried over.
+            guard fsync(target) == 0 else { throw .unavailable("cannot sync \(temporary): \(FileSystem.errorText())") }
             let replaced = try FileLock.withLock(lockPath) { () throws(StoreError) -> Bool in
                 // `cross index rebuild` put another file in place meanwhile: it is compact already.
                 guard table.reads(path) else { return false }
