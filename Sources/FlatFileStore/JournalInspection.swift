@@ -119,7 +119,7 @@ public struct JournalInspection: Sendable {
         }
         result.orders = latest.count
         for (key, change) in latest.sorted(by: { $0.key.hex < $1.key.hex }) {
-            let path = FlatFileStore.orderPath(dataDirectory, key)
+            let path = orderFile(key)
             func state() -> (upToDate: Bool, file: String) {
                 guard let bytes = try? FileSystem.read(path) else { return (false, "missing") }
                 guard let order = try? decoder.decode(Order.self, from: Data(bytes)) else { return (false, "does not parse") }
@@ -134,6 +134,20 @@ public struct JournalInspection: Sendable {
             }
         }
         return result
+    }
+
+    /// The order's file: in the live folder, else in the archive of `cross orders archive`
+    /// (`archive/<date>/<shard>/<key>.json`, newest date first), where an order moved out of the live folders
+    /// still is its journal's order.
+    private func orderFile(_ key: OrderKey) -> String {
+        let live = FlatFileStore.orderPath(dataDirectory, key)
+        if FileSystem.exists(live) { return live }
+        let archive = dataDirectory + "/archive"
+        for date in FileSystem.listDirectory(archive).filter({ !$0.hasPrefix(".") }).sorted(by: >) {
+            let path = archive + "/" + date + "/" + key.hex.prefix(3) + "/" + key.hex + ".json"
+            if FileSystem.exists(path) { return path }
+        }
+        return live
     }
 
     /// Records a closed segment lost by hand as gone, so that the store opens again; refuses a segment that is

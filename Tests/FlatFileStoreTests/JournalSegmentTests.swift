@@ -175,8 +175,14 @@ import TMoneyOnline
         #expect(found.behind.map(\.ref) == ["VER-0"])
         #expect(found.behind.first?.journalRevision == 3 && found.behind.first?.file == "revision 1")
         #expect(found.unparsed.count == 1)
+        // An order moved to the archive (`cross orders archive`) is found there.
+        let live = store.path(for: OrderKey(ref: "VER-1"))
+        let archived = directory + "/archive/2026-12-01/" + OrderKey(ref: "VER-1").hex.prefix(3)
+        try FileManager.default.createDirectory(atPath: archived, withIntermediateDirectories: true)
+        try FileSystem.rename(live, archived + "/" + OrderKey(ref: "VER-1").hex + ".json")
+        #expect(try inspection.verify().behind.map(\.ref) == ["VER-0"])
         // A missing file is behind too.
-        unlink(store.path(for: OrderKey(ref: "VER-1")))
+        unlink(archived + "/" + OrderKey(ref: "VER-1").hex + ".json")
         #expect(try inspection.verify().behind.map(\.file).sorted() == ["missing", "revision 1"])
     }
 
