@@ -60,6 +60,10 @@ public struct Configuration: Sendable {
     /// Free space kept for the changes of orders already made: below it, new orders and button posts are
     /// refused (503) and refused calls are no longer journaled, while notifications still are.
     public var diskReserveBytes: Int64
+    /// The size past which the journal starts a new segment (`journal_segment_mb`), and how long closed
+    /// segments are kept (`journal_retention_days`; nil: for ever). See docs/storage.md.
+    public var journalSegmentBytes: Int64
+    public var journalRetentionSeconds: Int64?
     /// Orders a payment button without its own reference may make, in all, per minute.
     public var buttonOrdersPerMinute: Int
     /// Attempts (sessions from TMoney) an order may have in all, and per minute.
@@ -159,6 +163,8 @@ public struct Configuration: Sendable {
         var webhook_timeout_seconds: Double?
         var admin: AdminFile?
         var disk_reserve_mb: Int64?
+        var journal_segment_mb: Double?
+        var journal_retention_days: Int64?
         var button_orders_per_minute: Int?
         var attempts_per_order: Int?
         var attempts_per_minute: Int?
@@ -328,6 +334,13 @@ public struct Configuration: Sendable {
         }
         let reserve = try bounded(file.disk_reserve_mb, default: 64, in: 0...1_000_000, key: "disk_reserve_mb", problem: "must be 0 to 1000000 (megabytes)")
         diskReserveBytes = reserve << 20
+        // A fraction of a megabyte is for tests (the crash loop rotates every few seconds).
+        let segmentMB = try bounded(file.journal_segment_mb, default: 64, in: 0.001...65_536, key: "journal_segment_mb", problem: "must be 0.001 to 65536 (megabytes)")
+        if let days = file.journal_retention_days, !(1...36_500).contains(days) {
+            throw Invalid("configuration", key: "journal_retention_days", problem: "must be 1 to 36500 (days), or left out to keep the journal for ever")
+        }
+        journalSegmentBytes = Int64(segmentMB * 1_048_576)
+        journalRetentionSeconds = file.journal_retention_days.map { $0 * 86_400 }
         buttonOrdersPerMinute = try bounded(file.button_orders_per_minute, default: 60, in: 1...100_000, key: "button_orders_per_minute", problem: "must be 1 to 100000")
         attemptsPerOrder = try bounded(file.attempts_per_order, default: 10, in: 1...1000, key: "attempts_per_order", problem: "must be 1 to 1000")
         attemptsPerMinute = try bounded(file.attempts_per_minute, default: 3, in: 1...attemptsPerOrder, key: "attempts_per_minute", problem: "must be 1 to attempts_per_order (\(attemptsPerOrder))")

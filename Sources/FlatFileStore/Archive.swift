@@ -22,15 +22,22 @@ extension FlatFileStore {
     var archiveRoot: String { directory + "/archive" }
 
     /// The dated folders of the archive, newest first.
-    func archiveFolders() -> [String] {
-        FileSystem.listDirectory(archiveRoot).filter { !$0.hasPrefix(".") }.sorted(by: >).map { archiveRoot + "/" + $0 }
+    func archiveFolders() -> [String] { Self.archiveFolders(in: directory) }
+
+    static func archiveFolders(in directory: String) -> [String] {
+        let root = directory + "/archive"
+        return FileSystem.listDirectory(root).filter { !$0.hasPrefix(".") }.sorted(by: >).map { root + "/" + $0 }
     }
 
     /// Where an archived order lies, if it does.
-    func archivedPath(for key: OrderKey) -> String? {
+    func archivedPath(for key: OrderKey) -> String? { Self.archivedPath(in: directory, key) }
+
+    /// Where an archived order of the data folder `directory` lies, if it does (also for `cross journal verify`,
+    /// which reads a data folder without opening a store).
+    static func archivedPath(in directory: String, _ key: OrderKey) -> String? {
         // Most lookups that miss the live folder are new orders: one stat tells that there is no archive at all.
-        guard FileSystem.exists(archiveRoot) else { return nil }
-        for folder in archiveFolders() {
+        guard FileSystem.exists(directory + "/archive") else { return nil }
+        for folder in archiveFolders(in: directory) {
             let path = folder + "/" + key.hex.prefix(3) + "/" + key.hex + ".json"
             if FileSystem.exists(path) { return path }
         }

@@ -8,8 +8,9 @@ import Support
 ///
 ///     orders/3f2/3f2a…c1.json   the order (its key: 32 hex digits of SHA-256 of the purchaseref)
 ///     orders.lock               one lockable byte per order (an OFD lock), for every read-modify-write
-///     journal/journal.jsonl     every change and every refused call, append-only, fsynced
+///     journal/segment-….jsonl   every change and every refused call, append-only, fsynced, in segments
 ///     journal/checkpoint.json   how much of the journal is known to be reflected in the order files
+///     journal/segments.json     which segments are closed, which retention removed (see `JournalFolder`)
 ///     outbox/…                  webhook events to send (see `Outbox`)
 ///     index/orders.tsv          a compact line per order change, for the dashboard (see `OrderIndex`)
 ///
@@ -41,15 +42,20 @@ public final class FlatFileStore: OrderStore {
 
     /// Free space below which no new order is made and no refused call journaled (0: none kept).
     let reserveBytes: Int64
+    public let journalSettings: JournalSettings
 
-    public init(directory: String, reserveBytes: Int64 = 0, logger: Logger = Logger(label: "cross.store")) throws(StoreError) {
+    public init(
+        directory: String, reserveBytes: Int64 = 0, journal journalSettings: JournalSettings = JournalSettings(),
+        logger: Logger = Logger(label: "cross.store")
+    ) throws(StoreError) {
         self.directory = directory
         self.reserveBytes = reserveBytes
+        self.journalSettings = journalSettings
         self.logger = logger
         try FileSystem.makeDirectory(directory)
         try FileSystem.makeDurableDirectory(directory + "/orders")
         try FileSystem.makeDurableDirectory(directory + "/journal")
-        journal = try Journal(path: directory + "/journal/journal.jsonl")
+        journal = try Journal(directory: directory + "/journal")
         files = try Outbox(directory: directory + "/outbox")
         index = try OrderIndex(directory: directory + "/index")
         table = IndexListing(path: index.path)
@@ -63,9 +69,19 @@ public final class FlatFileStore: OrderStore {
         eventListener.withLock { $0 = boxed }
     }
 
+    /// The journal segment being written to now.
     public var journalPath: String { journal.path }
 
-    public func path(for key: OrderKey) -> String { shard(key) + "/" + key.hex + ".json" }
+    var journalFolder: JournalFolder { journal.folder }
+
+    public func path(for key: OrderKey) -> String { Self.orderPath(directory, key) }
+
+    static func orderPath(_ directory: String, _ key: OrderKey) -> String {
+        directory + "/orders/" + key.hex.prefix(3) + "/" + key.hex + ".json"
+    }
+
+    /// The order's byte in `orders.lock`.
+    static func lockOffset(_ key: OrderKey) -> Int { Int(key.hex.prefix(12), radix: 16)! }
 
     private func shard(_ key: OrderKey) -> String { directory + "/orders/" + key.hex.prefix(3) }
 
@@ -73,11 +89,11 @@ public final class FlatFileStore: OrderStore {
     /// process. The lock is one byte of `orders.lock`, at an offset taken from the key: no file is created
     /// per order just to be locked.
     func withOrderLock<Result>(_ key: OrderKey, _ body: () throws -> Result) throws -> Result {
-        try FileLock.withByteLock(directory + "/orders.lock", offset: Int(key.hex.prefix(12), radix: 16)!, body)
+        try FileLock.withByteLock(directory + "/orders.lock", offset: Self.lockOffset(key), body)
     }
 
     func withOrderLock<Result>(_ key: OrderKey, _ body: () throws(StoreError) -> Result) throws(StoreError) -> Result {
-        try FileLock.withByteLock(directory + "/orders.lock", offset: Int(key.hex.prefix(12), radix: 16)!, body)
+        try FileLock.withByteLock(directory + "/orders.lock", offset: Self.lockOffset(key), body)
     }
 
     // MARK: - Reading

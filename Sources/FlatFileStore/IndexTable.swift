@@ -56,6 +56,21 @@ final class IndexTable {
     private(set) var loads = 0
     /// Lines that did not parse and were skipped.
     private(set) var skippedLines = 0
+    /// For a compaction (`OrderIndex.compact`): where each row's winning line is in the file (its latest
+    /// revision's, the last of equals), by row. Nil in the dashboard's table, which has no use for it.
+    private(set) var lineOrigins: [(offset: Int64, length: Int32)]?
+    /// The line being applied: where it starts in the file, and its length.
+    private var lineOrigin: (offset: Int64, length: Int32) = (0, 0)
+
+    init(tracksLines: Bool = false) {
+        lineOrigins = tracksLines ? [] : nil
+    }
+
+    /// Whether the file the table reads is (still) the one at `path`.
+    func reads(_ path: String) -> Bool {
+        var info = stat()
+        return file >= 0 && stat(path, &info) == 0 && (UInt64(info.st_dev), UInt64(info.st_ino)) == identity
+    }
 
     struct ReadError: Error, CustomStringConvertible {
         let description: String
@@ -109,6 +124,7 @@ final class IndexTable {
         byCreated = []
         slots = []
         offset = 0
+        if lineOrigins != nil { lineOrigins = [] }
     }
 
     private func read(upTo size: Int64, path: String) throws(ReadError) {
@@ -126,11 +142,13 @@ final class IndexTable {
                 throw ReadError(description: "cannot read \(path): \(String(cString: strerror(errno)))")
             }
             if got == 0 { break }
+            let chunkStart = position
             position += Int64(got)
             buffer.withUnsafeBufferPointer { bytes in
                 var start = 0
                 while start < got, let found = memchr(bytes.baseAddress! + start, Int32(UInt8(ascii: "\n")), got - start) {
                     let index = bytes.baseAddress!.distance(to: found.assumingMemoryBound(to: UInt8.self))
+                    lineOrigin = (chunkStart + Int64(start) - Int64(carried.count), Int32(clamping: carried.count + index - start))
                     if carried.isEmpty {
                         apply(UnsafeBufferPointer(rebasing: bytes[start..<index]), &added)
                     } else {
@@ -221,6 +239,7 @@ final class IndexTable {
                 row.phoneLength = UInt8(phoneLength)
             }
             rows[Int(id)] = row
+            lineOrigins?[Int(id)] = lineOrigin
             return
         }
         let start = arena.count
@@ -239,6 +258,7 @@ final class IndexTable {
             operatorCode: operatorCode))
         insertSlot(id)
         added.append(id)
+        lineOrigins?.append(lineOrigin)
     }
 
     /// Puts new rows into `byCreated`. New orders come in creation order, so this is usually an append; a few

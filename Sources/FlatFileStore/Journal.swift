@@ -123,12 +123,21 @@ struct JournalRecord: Sendable, Codable {
     }
 }
 
-/// The append-only JSON-lines journal (`journal/journal.jsonl`). `append` returns only once the record is on
-/// disk (fdatasync); appenders that arrive while a sync is running share the next one (group commit).
+/// The append-only JSON-lines journal: a sequence of segment files (`journal/segment-000001.jsonl`, …, see
+/// `JournalFolder`), of which only the newest is written to. `append` returns only once the record is on disk
+/// (fdatasync); appenders that arrive while a sync is running share the next one (group commit).
+///
+/// Each write holds `segments.lock` shared and first looks whether a newer segment exists: the checkpoint starts
+/// one under that lock held exclusively, so that once it has, no process (several may serve one data folder)
+/// writes to the old segment again, and the checkpoint can close it.
 final class Journal: @unchecked Sendable {
-    let path: String
-    private let fd: Int32
-    // Guarded by `mutex`; `synced` wakes the appenders waiting for a sync.
+    let folder: JournalFolder
+    // Guarded by `mutex`, with `segment`, `fd` and what follows; `synced` wakes the appenders waiting for a sync.
+    private var fd: Int32
+    private var segment: Int
+    /// Files of older segments still being synced by another thread: closed once no sync runs.
+    private var retired: [Int32] = []
+    private let segmentLock: Int32
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
     private let syncDone = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
     private var appended: UInt64 = 0
@@ -143,30 +152,110 @@ final class Journal: @unchecked Sendable {
     private static let reserveChunk: Int64 = 1 << 20
     private static let reserveMargin: Int64 = 64 << 10
 
-    init(path: String) throws(StoreError) {
-        self.path = path
-        fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, FileSystem.fileMode)
-        let openError = errno
+    /// Opens the newest segment of the journal in `directory` (the first one of a new journal), after the upgrade
+    /// of a journal from before segments and the check that no segment is missing.
+    init(directory: String) throws(StoreError) {
+        folder = JournalFolder(path: directory)
+        fd = -1
+        segment = 0
+        segmentLock = open(folder.segmentLockPath, O_RDWR | O_CREAT | O_CLOEXEC, FileSystem.fileMode)
+        let lockError = errno
         // Before anything can throw: a throwing init of a class runs `deinit`, which destroys them (destroying
         // an uninitialised condition waits forever; Cross hung at start on a read-only data folder).
         pthread_mutex_init(mutex, nil)
         pthread_cond_init(syncDone, nil)
-        guard fd >= 0 else { throw .unavailable("cannot open the journal \(path): \(FileSystem.errorText(openError))") }
-        // A journal that does not end with a line break was cut short (a crash mid-write, a full disk):
-        // the first record starts on a line of its own rather than completing the torn one.
+        guard segmentLock >= 0 else { throw .unavailable("cannot open \(folder.segmentLockPath): \(FileSystem.errorText(lockError))") }
+        try folder.upgradeLegacyJournal()
+        try folder.check()
+        try FileLock.withSharedLock(folder.segmentLockPath) { () throws(StoreError) in
+            try openSegment(newestSegment())
+        }
+    }
+
+    /// The segment appenders write to: the newest present, else the one after the newest the folder knows of.
+    private func newestSegment() throws(StoreError) -> Int {
+        if let newest = folder.presentSegments().last { return newest }
+        let known = try folder.readManifest().segments.map(\.segment) + [folder.readCheckpoint()?.segment ?? 0]
+        return (known.max() ?? 0) + 1
+    }
+
+    /// Opens (creating if need be) `segment` for appending; called with the mutex held or before any append.
+    private func openSegment(_ number: Int) throws(StoreError) {
+        let path = folder.segmentPath(number)
+        let created = !FileSystem.exists(path)
+        let opened = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC, FileSystem.fileMode)
+        guard opened >= 0 else { throw .unavailable("cannot open the journal \(path): \(FileSystem.errorText())") }
+        if created { try FileSystem.syncDirectory(folder.path) }
+        if fd >= 0 {
+            if syncing { retired.append(fd) } else { close(fd) }
+        }
+        fd = opened
+        segment = number
+        reservedEnd = 0
+        // A segment that does not end with a line break was cut short (a crash mid-write, a full disk): the first
+        // record starts on a line of its own rather than completing the torn one.
         let size = lseek(fd, 0, SEEK_END)
+        mayBeTorn = false
         if size > 0 {
             var last: UInt8 = 0
             mayBeTorn = pread(fd, &last, 1, size - 1) == 1 && last != UInt8(ascii: "\n")
         }
     }
 
+    /// The segment being written to.
+    var path: String {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return folder.segmentPath(segment)
+    }
+
+    var currentSegment: Int {
+        pthread_mutex_lock(mutex)
+        defer { pthread_mutex_unlock(mutex) }
+        return segment
+    }
+
     deinit {
-        close(fd)
+        if fd >= 0 { close(fd) }
+        for old in retired { close(old) }
+        if segmentLock >= 0 { close(segmentLock) }
         pthread_cond_destroy(syncDone)
         pthread_mutex_destroy(mutex)
         syncDone.deallocate()
         mutex.deallocate()
+    }
+
+    /// Starts segment `current + 1` unless a newer one exists already, holding the segment lock exclusively: after
+    /// this, every write of every process goes to the new segment (or a later one). Called by the checkpoint.
+    static func startSegment(after current: Int, in folder: JournalFolder) throws(StoreError) {
+        try FileLock.withLock(folder.segmentLockPath) { () throws(StoreError) in
+            guard (folder.presentSegments().last ?? 0) <= current else { return }
+            let path = folder.segmentPath(current + 1)
+            let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, FileSystem.fileMode)
+            guard fd >= 0 else { throw .unavailable("cannot create the journal segment \(path): \(FileSystem.errorText())") }
+            let synced = fsync(fd) == 0
+            close(fd)
+            guard synced else { throw .unavailable("cannot sync \(path): \(FileSystem.errorText())") }
+            // Its name durable before anyone writes to it: a record synced into a file whose name a power cut took
+            // would be lost.
+            try FileSystem.syncDirectory(folder.path)
+        }
+    }
+
+    /// Moves to the newest segment if the checkpoint started one; called with the mutex and the shared segment
+    /// lock held. What this process wrote to the old segment is synced first: later syncs are of the new file.
+    private func followNewSegment() throws(StoreError) {
+        guard FileSystem.exists(folder.segmentPath(segment + 1)) else { return }
+        guard let newest = folder.presentSegments().last, newest > segment else { return }
+        if appended > synced {
+            guard fdatasync(fd) == 0 else {
+                failure = "the journal could not be synced (\(FileSystem.errorText())); restart Cross to recover"
+                throw .unavailable(failure!)
+            }
+            synced = appended
+            pthread_cond_broadcast(syncDone)
+        }
+        try openSegment(newest)
     }
 
     /// Writes the record and waits until it is durable. `order`, the order's JSON as its file holds it, goes
@@ -186,12 +275,15 @@ final class Journal: @unchecked Sendable {
             }
             syncing = true
             let target = appended, group = appended - synced, started = DispatchTime.now().uptimeNanoseconds
+            let file = fd
             pthread_mutex_unlock(mutex)
-            let result = fdatasync(fd)
+            let result = fdatasync(file)
             let code = errno
             JournalMetrics.synced(records: group, nanoseconds: DispatchTime.now().uptimeNanoseconds - started)
             pthread_mutex_lock(mutex)
             syncing = false
+            for old in retired { close(old) }
+            retired.removeAll()
             if result == 0 {
                 synced = max(synced, target)
             } else {
@@ -206,6 +298,11 @@ final class Journal: @unchecked Sendable {
     /// Appends one line with a single write; called with the mutex held, so records keep their order.
     private func write(_ line: [UInt8]) throws(StoreError) -> UInt64 {
         if let failure { throw .unavailable(failure) }
+        while flock(segmentLock, LOCK_SH) != 0 {
+            guard errno == EINTR else { throw .unavailable("cannot lock \(folder.segmentLockPath): \(FileSystem.errorText())") }
+        }
+        defer { flock(segmentLock, LOCK_UN) }
+        try followNewSegment()
         var line = line
         let end = Int64(lseek(fd, 0, SEEK_END))
         if end + Int64(line.count) + Self.reserveMargin > reservedEnd {

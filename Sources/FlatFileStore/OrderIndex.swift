@@ -69,4 +69,77 @@ struct OrderIndex: Sendable {
             try FileSystem.rename(temporary, path)
         }
     }
+
+    /// Writes the index anew with one line per order, its latest (the line the dashboard's table keeps), so
+    /// that reading it whole costs the number of orders, not of changes: done when a journal segment closes.
+    /// The lines keep the order in which their orders first appeared, so that orders created in the same second
+    /// list as before, and the dashboard's answers are the same. Built from a temporary file, synced, put in
+    /// place by rename under the index's lock, with any line appended meanwhile carried over (as `rebuild`).
+    /// Returns the number of orders, or nil when a rebuild replaced the index meanwhile (it is compact already).
+    @discardableResult
+    func compact() throws(StoreError) -> Int? {
+        let table = IndexTable(tracksLines: true)
+        do {
+            try table.refresh(path: path)
+        } catch {
+            throw .unavailable("the order index cannot be read: \(error)")
+        }
+        guard let origins = table.lineOrigins, table.offset > 0 else { return 0 }
+        let source = open(path, O_RDONLY | O_CLOEXEC)
+        guard source >= 0 else { throw .unavailable("cannot open the index \(path): \(FileSystem.errorText())") }
+        defer { close(source) }
+        let temporary = path + ".compact.\(getpid())"
+        unlink(temporary)
+        let target = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, FileSystem.fileMode)
+        guard target >= 0 else { throw .unavailable("cannot create \(temporary): \(FileSystem.errorText())") }
+        do throws(StoreError) {
+            var pending: [UInt8] = []
+            pending.reserveCapacity(1 << 20)
+            var line: [UInt8] = []
+            for origin in origins {
+                line = [UInt8](repeating: 0, count: Int(origin.length))
+                let got = line.withUnsafeMutableBytes { pread(source, $0.baseAddress!, Int(origin.length), off_t(origin.offset)) }
+                guard got == Int(origin.length) else { throw StoreError.unavailable("cannot read the index \(path) while compacting it") }
+                pending.append(contentsOf: line)
+                pending.append(UInt8(ascii: "\n"))
+                if pending.count >= 1 << 20 {
+                    try FileSystem.writeAll(target, pending, path: temporary)
+                    pending.removeAll(keepingCapacity: true)
+                }
+            }
+            try FileSystem.writeAll(target, pending, path: temporary)
+            // Synced before the lock too, so that writers wait only for the sync of the few lines carried over.
+            guard fsync(target) == 0 else { throw .unavailable("cannot sync \(temporary): \(FileSystem.errorText())") }
+            let replaced = try FileLock.withLock(lockPath) { () throws(StoreError) -> Bool in
+                // `cross index rebuild` put another file in place meanwhile: it is compact already.
+                guard table.reads(path) else { return false }
+                // Lines appended since the table read the index (and a last line still incomplete then).
+                var info = stat()
+                guard fstat(source, &info) == 0 else { throw .unavailable("cannot stat \(path): \(FileSystem.errorText())") }
+                var position = table.offset
+                var buffer = [UInt8](repeating: 0, count: 1 << 16)
+                while position < Int64(info.st_size) {
+                    let got = buffer.withUnsafeMutableBytes { pread(source, $0.baseAddress!, $0.count, off_t(position)) }
+                    if got < 0 && errno == EINTR { continue }
+                    guard got > 0 else { throw .unavailable("cannot read the index \(path): \(FileSystem.errorText())") }
+                    try FileSystem.writeAll(target, Array(buffer[..<got]), path: temporary)
+                    position += Int64(got)
+                }
+                guard fsync(target) == 0 else { throw .unavailable("cannot sync \(temporary): \(FileSystem.errorText())") }
+                try FileSystem.rename(temporary, path)
+                return true
+            }
+            close(target)
+            guard replaced else {
+                unlink(temporary)
+                return nil
+            }
+            try FileSystem.syncDirectory((path as NSString).deletingLastPathComponent)
+            return origins.count
+        } catch {
+            close(target)
+            unlink(temporary)
+            throw error
+        }
+    }
 }

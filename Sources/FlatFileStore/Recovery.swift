@@ -20,16 +20,14 @@ public struct RecoveryReport: Sendable {
     /// Why webhook events or index lines could not all be made (a full disk): the order files are up to date,
     /// the checkpoint did not move, and the next pass tries again.
     public var incomplete: String?
+    /// Journal segments this pass started (the current one had passed `journal_segment_mb`) and closed.
+    public var segmentsStarted = 0
+    public var segmentsClosed: [Int] = []
+    /// Orders in the dashboard's index after its compaction (done when a segment closed), if it was compacted.
+    public var indexCompactedTo: Int?
 }
 
 extension FlatFileStore {
-    private var checkpointPath: String { directory + "/journal/checkpoint.json" }
-
-    private struct Checkpoint: Codable {
-        let offset: Int64
-        let at: Timestamp
-    }
-
     /// Brings every order file up to the journal: for each order changed since the last checkpoint, a file
     /// older than its latest journal record (or missing, or damaged) is rewritten from that record. Then the
     /// checkpoint moves to the end of the journal. Safe to run while other processes serve: each order is
@@ -43,17 +41,40 @@ extension FlatFileStore {
     /// busy minute is 200,000 of them).
     @discardableResult
     public func recover(thorough: Bool = true, logger: Logger = Logger(label: "cross.recovery")) throws(StoreError) -> RecoveryReport? {
-        try FileLock.withLockIfFree(directory + "/journal/recovery.lock") { () throws(StoreError) -> RecoveryReport in
+        try FileLock.withLockIfFree(journalFolder.recoveryLockPath) { () throws(StoreError) -> RecoveryReport in
             let owed = owesThoroughPass.withLock { $0 }
-            let report = try recoverHoldingLock(thorough: thorough || owed, logger: logger)
+            var report = RecoveryReport()
+            try recoverHoldingLock(thorough: thorough || owed, into: &report, logger: logger)
+            // The current segment passed its size: a new one starts, and a second (short) pass reads what was
+            // appended to the old one meanwhile, so that the checkpoint passes its end and it closes now.
+            let current = journalFolder.presentSegments().last ?? journal.currentSegment
+            if report.incomplete == nil, let size = journalFolder.size(current), size >= journalSettings.segmentBytes,
+               journalFolder.readCheckpoint()?.segment == current {
+                try Journal.startSegment(after: current, in: journalFolder)
+                report.segmentsStarted += 1
+                logger.info("journal segment started", metadata: [
+                    "segment": "\(JournalFolder.segmentName(current + 1))", "previous_bytes": "\(size)",
+                ])
+                try recoverHoldingLock(thorough: thorough || owed, into: &report, logger: logger)
+            }
+            if report.incomplete == nil { try closeSegments(into: &report, logger: logger) }
             if owed && report.incomplete == nil { owesThoroughPass.withLock { $0 = false } }
             return report
         }
     }
 
-    private func recoverHoldingLock(thorough: Bool, logger: Logger) throws(StoreError) -> RecoveryReport {
-        var report = RecoveryReport()
-        let start = try readCheckpoint()
+    /// Where a pass starts: the checkpoint, or without one (none yet, or damaged) the first segment not closed.
+    private func startOfPass() throws(StoreError) -> Checkpoint {
+        if let checkpoint = journalFolder.readCheckpoint() { return checkpoint }
+        let manifest = try journalFolder.readManifest()
+        let firstOpen = journalFolder.presentSegments().first { manifest.entry($0) == nil }
+        return Checkpoint(segment: firstOpen ?? journalFolder.presentSegments().last ?? journal.currentSegment, offset: 0, at: .now())
+    }
+
+    private func recoverHoldingLock(thorough: Bool, into total: inout RecoveryReport, logger: Logger) throws(StoreError) {
+        var report = total
+        defer { total = report }
+        let start = try startOfPass()
         var restored = Set<OrderKey>()
         // Index lines go out in batches as the journal is read: nothing grows with the journal's length (a
         // pass once held every changed order until the end: 260 MB after a busy minute).
@@ -93,7 +114,17 @@ extension FlatFileStore {
         }
         let decoder = JSONDecoder()
         var damaged: [Int64] = []
-        let (cut, end) = try Journal.scanLines(path: journalPath, from: start) { offset, line throws(StoreError) in
+        var damagedAt: [(segment: Int, offset: Int64)] = []
+        // Every segment from the checkpoint's to the newest, which must all be there (a segment moved away while
+        // Cross runs is refused here as at start).
+        let segments = journalFolder.presentSegments().filter { $0 >= start.segment }
+        guard segments.first == start.segment, segments.last.map({ $0 - start.segment + 1 }) == segments.count else {
+            try journalFolder.check()
+            throw .unavailable("the journal's segments from \(JournalFolder.segmentName(start.segment)) on are not all there: \(segments.map(JournalFolder.segmentName))")
+        }
+        var end = start.offset
+        for segment in segments {
+        let (cut, segmentEnd) = try Journal.scanLines(path: journalFolder.segmentPath(segment), from: segment == start.segment ? start.offset : 0) { offset, line throws(StoreError) in
             // Taking the order's lock waits for a writer still at work on this change.
             if !thorough, let change = JournalLine(line), change.writerFinished,
                try withOrderLock(change.key, { () throws(StoreError) -> Bool in isUpToDate(change) }) {
@@ -108,11 +139,15 @@ extension FlatFileStore {
             report.recordsRedone += 1
             try redo(record)
         }
+        for offset in damaged + cut { damagedAt.append((segment, offset)) }
+        damaged.removeAll()
+        end = segmentEnd
+        }
         appendIndexLines()
-        report.damagedLines = damaged + cut
-        for offset in report.damagedLines {
+        report.damagedLines += damagedAt.map(\.offset)
+        for (segment, offset) in damagedAt {
             logger.warning("journal line skipped: it does not parse (a write cut short by a crash?)", metadata: [
-                "journal": "\(journalPath)", "offset": "\(offset)",
+                "journal": "\(journalFolder.segmentPath(segment))", "offset": "\(offset)",
             ])
         }
         if let unfinished {
@@ -120,20 +155,19 @@ extension FlatFileStore {
             logger.error("recovery incomplete: order files are up to date, webhook events or index lines are not; the next pass tries again", metadata: [
                 "error": "\(unfinished)",
             ])
-            return report
+            return
         }
         // Every change journaled before `end` is now in its order file (its writer held the order's lock until
         // its rename, and this pass took each lock after): once the files are on disk, the journal up to
         // `end` is no longer needed to rebuild them.
         if report.recordsScanned > 0 { try FileSystem.syncFilesystem(directory) }
         do {
-            try writeCheckpoint(Checkpoint(offset: end, at: .now()))
+            try journalFolder.writeCheckpoint(Checkpoint(segment: segments.last!, offset: end, at: .now()))
         } catch {
             // A checkpoint left behind costs the next pass a longer read, nothing else.
             report.incomplete = "\(error)"
             logger.error("checkpoint not moved", metadata: ["error": "\(error)"])
         }
-        return report
     }
 
     /// Whether the order's file holds the change or a later one. Nearly always the file is exactly the
@@ -180,25 +214,6 @@ extension FlatFileStore {
             "status": "\(snapshot.status.rawValue)",
         ])
         return true
-    }
-
-    private func readCheckpoint() throws(StoreError) -> Int64 {
-        guard let bytes = try FileSystem.read(checkpointPath) else { return 0 }
-        guard let checkpoint = try? JSONDecoder().decode(Checkpoint.self, from: Data(bytes)) else {
-            // A damaged checkpoint costs a longer scan, never a lost change.
-            return 0
-        }
-        return checkpoint.offset
-    }
-
-    private func writeCheckpoint(_ checkpoint: Checkpoint) throws(StoreError) {
-        let temporary = checkpointPath + ".tmp.\(getpid())"
-        unlink(temporary)
-        let bytes: [UInt8]
-        do { bytes = Array(try JSONEncoder().encode(checkpoint)) } catch { throw .unavailable("\(error)") }
-        try FileSystem.writeNewFile(temporary, bytes)
-        try FileSystem.rename(temporary, checkpointPath)
-        try FileSystem.syncDirectory(directory + "/journal")
     }
 
     /// Reads every order file: damaged ones are reported (and left alone), temporary files of writes that a

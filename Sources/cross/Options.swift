@@ -3,6 +3,7 @@ import CrossApp
 import FastCGI
 import Foundation
 import FlatFileStore
+import Logging
 
 /// `--config`, shared by every subcommand that reads Cross's settings.
 struct ConfigOption: ParsableArguments {
@@ -28,11 +29,19 @@ struct ConfigOption: ParsableArguments {
         }
     }
 
-    func openStore(_ configuration: Configuration) throws -> FlatFileStore {
+    /// The store, or its error and exit 1: on standard error for the tools, as a critical log line for `serve`
+    /// (a journal segment missing stops Cross here, before it serves anything).
+    func openStore(_ configuration: Configuration, logger: Logger? = nil) throws -> FlatFileStore {
         do {
-            return try FlatFileStore(directory: configuration.dataDirectory, reserveBytes: configuration.diskReserveBytes)
+            return try FlatFileStore(
+                directory: configuration.dataDirectory, reserveBytes: configuration.diskReserveBytes,
+                journal: JournalSettings(segmentBytes: configuration.journalSegmentBytes, retentionSeconds: configuration.journalRetentionSeconds))
         } catch {
-            FileHandle.standardError.write(Data("cross: \(error)\n".utf8))
+            if let logger {
+                logger.critical("cannot start: the data folder cannot be opened", metadata: ["error": "\(error)"])
+            } else {
+                FileHandle.standardError.write(Data("cross: \(error)\n".utf8))
+            }
             throw ExitCode(1)
         }
     }

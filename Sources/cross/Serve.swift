@@ -49,7 +49,7 @@ struct Serve: ParsableCommand {
         if dev {
             logger.warning("TEST MODE: development configuration, no production checks; never for real payments", metadata: ["config": "\(path)"])
         }
-        let store = try config.openStore(configuration)
+        let store = try config.openStore(configuration, logger: logger)
         do {
             if let report = try store.recover() {
                 logger.info("recovery done", metadata: [

@@ -49,10 +49,15 @@ func notify(_ store: FlatFileStore, _ notification: TMoneyOnline.Notification) t
     return effect
 }
 
-/// Every complete record of the journal, in order, with the offsets of the lines that did not parse.
+/// Every complete record of the journal, in order across its segments, with the offsets of the lines that did
+/// not parse.
 func readJournal(_ store: FlatFileStore) throws -> (records: [JournalRecord], damaged: [Int64]) {
     var records: [JournalRecord] = []
-    let (damaged, _) = try Journal.scan(path: store.journalPath, from: 0) { _, record throws(StoreError) in records.append(record) }
+    var damaged: [Int64] = []
+    for segment in store.journalFolder.presentSegments() {
+        let (cut, _) = try Journal.scan(path: store.journalFolder.segmentPath(segment), from: 0) { _, record throws(StoreError) in records.append(record) }
+        damaged += cut
+    }
     return (records, damaged)
 }
 

@@ -57,7 +57,7 @@ import TestStack
         #expect(try stack.order("CMD-src")?["status"] as? String == "pending")
         #expect(try HTTPClient.get(stack.port, Stack.notification("CMD-src")).status == 200)
         // Counted and logged under the real address, never journaled.
-        let journal = try String(contentsOfFile: stack.dataDirectory + "/journal/journal.jsonl", encoding: .utf8)
+        let journal = try String(contentsOfFile: stack.dataDirectory + "/journal/segment-000001.jsonl", encoding: .utf8)
         #expect(!journal.contains("\"kind\":\"call.refused\""))
         let refusals = stack.cross!.log.split(separator: "\n").filter { $0.contains("notification refused: source address not allowed") }
         #expect(refusals.count == 1 && refusals[0].contains("count=1") && refusals[0].contains("remote=127.0.0.2"), "\(refusals)")
@@ -99,7 +99,7 @@ import TestStack
         let codes = clients.flatMap { $0.log.split(separator: "\n") }
         #expect(codes.count == 100)
         #expect(Set(codes) == ["200"])
-        let journal = try String(contentsOfFile: stack.dataDirectory + "/journal/journal.jsonl", encoding: .utf8)
+        let journal = try String(contentsOfFile: stack.dataDirectory + "/journal/segment-000001.jsonl", encoding: .utf8)
         #expect(journal.components(separatedBy: "\"kind\":\"event.applied\"").count - 1 == 1)
         #expect(journal.components(separatedBy: "\"kind\":\"event.duplicate\"").count - 1 == 99)
         let order = try #require(try stack.order("CMD-100"))

@@ -49,7 +49,7 @@ import TestStack
         #expect(try value(#"cross_gateway_call_duration_seconds_count{operator="tmoney",call="session"}"#) == 3)
         #expect(try value(#"sum(cross_gateway_call_errors_total)"#) ?? 0 == 0)
         // Every journal record this process wrote was made durable by one group sync or another.
-        let journalLines = try String(contentsOfFile: stack.dataDirectory + "/journal/journal.jsonl", encoding: .utf8)
+        let journalLines = try String(contentsOfFile: stack.dataDirectory + "/journal/segment-000001.jsonl", encoding: .utf8)
             .split(separator: "\n").count
         #expect(try value("cross_journal_sync_group_records_sum") == Double(journalLines))
         #expect(try value("cross_journal_sync_duration_seconds_count") ?? 0 > 0)

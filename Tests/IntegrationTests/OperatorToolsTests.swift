@@ -28,6 +28,7 @@ import TestStack
         #expect(line(healthy, "configuration").hasPrefix("ok    configuration   \(stack.configPath) (development)"))
         #expect(line(healthy, "data folder").hasPrefix("ok"), "\(healthy.output)")
         #expect(line(healthy, "writable").hasPrefix("ok"))
+        #expect(line(healthy, "journal").hasPrefix("ok    journal         1 segment, "), "\(healthy.output)")
         #expect(line(healthy, "TMoney Online").hasPrefix("ok    TMoney Online   http://127.0.0.1:\(stack.sandboxPort): HTTP "), "\(healthy.output)")
         #expect(line(healthy, "nginx socket") == "ok    nginx socket    \(socket), mode 660, accepting")
         #expect(healthy.output.contains("checks: 0 failed"))
@@ -50,6 +51,13 @@ import TestStack
         let stopped = try doctor(stack)
         #expect(stopped.status == 1)
         #expect(line(stopped, "nginx socket").hasPrefix("FAIL"), "\(stopped.output)")
+
+        // The journal's segment moved away by hand: what would stop the next start is said now.
+        let segment = stack.dataDirectory + "/journal/segment-000001.jsonl"
+        try FileManager.default.moveItem(atPath: segment, toPath: stack.runDirectory + "/moved.jsonl")
+        let moved = try doctor(stack)
+        #expect(moved.status == 1)
+        #expect(line(moved, "journal").hasPrefix("FAIL") && line(moved, "journal").contains("segment-000001"), "\(moved.output)")
     }
 
     @Test func aGatewayWhoseCertificateIsNotTrustedFails() throws {

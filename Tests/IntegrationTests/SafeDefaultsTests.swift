@@ -17,7 +17,7 @@ import TestStack
         defer { stack.stop() }
         try stack.createOrder("SAFE-P1")
         let query = String(Stack.notification("SAFE-P1").dropFirst("/notify".count))
-        let journal = stack.dataDirectory + "/journal/journal.jsonl"
+        let journal = stack.dataDirectory + "/journal/segment-000001.jsonl"
         let before = try Data(contentsOf: URL(fileURLWithPath: journal))
         for path in ["/notify/", "//notify", "/notify;x", "/notify/x", "/notify%2F", "/Notify", "/notify/."] {
             let answer = try HTTPClient.get(stack.port, path + query)
@@ -34,7 +34,7 @@ import TestStack
         let stack = try Stack(name: "safe-strangers")
         defer { stack.stop() }
         try stack.createOrder("SAFE-S1")
-        let journal = stack.dataDirectory + "/journal/journal.jsonl"
+        let journal = stack.dataDirectory + "/journal/segment-000001.jsonl"
         let before = try Data(contentsOf: URL(fileURLWithPath: journal)).count
         let junk = "&junk=" + String(repeating: "x", count: 3000)
         for _ in 0..<300 {
@@ -50,7 +50,7 @@ import TestStack
     @Test func aRefusedNotificationIsJournaledWithinABoundInBytes() throws {
         let stack = try Stack(name: "safe-bound")
         defer { stack.stop() }
-        let journal = stack.dataDirectory + "/journal/journal.jsonl"
+        let journal = stack.dataDirectory + "/journal/segment-000001.jsonl"
         let before = try Data(contentsOf: URL(fileURLWithPath: journal)).count
         let character = "e" + String(repeating: "\u{301}", count: 1000)
         #expect(character.count == 1 && character.utf8.count == 2001)
@@ -119,7 +119,7 @@ import TestStack
         let order = try stack.createOrder("SAFE-R1")
         let path = String((order["checkout_url"] as! String).dropFirst(stack.base.count))
         #expect(try HTTPClient.get(stack.port, path).status == 200)
-        let journal = stack.dataDirectory + "/journal/journal.jsonl"
+        let journal = stack.dataDirectory + "/journal/segment-000001.jsonl"
         var sizes: [Int] = []
         var statuses: [Int: Int] = [:]
         for index in 0..<1000 {
@@ -300,7 +300,7 @@ import TestStack
         #expect(try HTTPClient.get(stack.port, Stack.notification("SAFE-M1")).status == 200)
         let data = stack.dataDirectory
         let key = OrderKey(ref: "SAFE-M1").hex
-        for file in ["/orders/\(key.prefix(3))/\(key).json", "/journal/journal.jsonl", "/index/orders.tsv", "/orders.lock"] {
+        for file in ["/orders/\(key.prefix(3))/\(key).json", "/journal/segment-000001.jsonl", "/index/orders.tsv", "/orders.lock"] {
             #expect(Self.mode(data + file) == 0o640, "\(file): \(String(Self.mode(data + file), radix: 8))")
         }
         for folder in ["/orders", "/orders/\(key.prefix(3))", "/journal", "/outbox", "/outbox/pending", "/index"] {

@@ -643,7 +643,7 @@ enum Security {
     }
 
     static func journal(_ stack: Stack) throws -> [[String: Any]] {
-        let text = try String(contentsOfFile: stack.dataDirectory + "/journal/journal.jsonl", encoding: .utf8)
+        let text = try String(contentsOfFile: stack.dataDirectory + "/journal/segment-000001.jsonl", encoding: .utf8)
         return text.split(separator: "\n").compactMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] }
     }
 

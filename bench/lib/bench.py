@@ -17,7 +17,7 @@ import time
 import load
 import orders
 import report
-from stack import (API_KEY, CPUAccount, RSSMonitor, RSSWatch, copy_orders, log, memory_split, open_fds, proc_status,
+from stack import (API_KEY, CPUAccount, RSSMonitor, RSSWatch, copy_orders, journal_bytes, log, memory_split, open_fds, proc_status,
                    tree_cpu_split)
 
 LABELS = {
@@ -344,11 +344,10 @@ class Bench:
         self.rss_monitor.stop()
         status = proc_status(self.stack.cross_pid)
         rss_kb, anonymous_kb, pss_kb = memory_split(self.stack.cross_pid)
-        journal = os.path.join(self.stack.cross_data, "journal/journal.jsonl")
         out.append(f"cross serve: peak RSS over the whole run {self.rss_monitor.peak_kb / 1024:.1f} MB "
                    f"({self.rss_monitor.peak_at:.0f} s into it); at the end RSS {status['VmRSS'] / 1024:.1f} MB, "
                    f"{status['Threads']} threads, {open_fds(self.stack.cross_pid)} open files; journal "
-                   f"{os.path.getsize(journal) / 2**20:.0f} MB")
+                   f"{journal_bytes(self.stack.cross_data) / 2**20:.0f} MB")
         out.append(f"  its RSS at the end: {(rss_kb - anonymous_kb) / 1024:.1f} MB of mapped files (the Swift runtime, "
                    f"Foundation and the other libraries' pages) and {anonymous_kb / 1024:.1f} MB anonymous (heap, stacks); "
                    f"PSS {pss_kb / 1024:.1f} MB (pages shared with other processes counted in part)")

@@ -19,7 +19,7 @@ import time
 import load
 import orders
 import report
-from stack import API_KEY, CPUAccount, RSSWatch, log, open_fds, proc_status
+from stack import API_KEY, CPUAccount, RSSWatch, journal_bytes, log, open_fds, proc_status
 
 
 def env_float(name, default):
@@ -72,7 +72,6 @@ def run(stack, tools, machine, minutes):
     series = {k: [] for k in ("rss", "peak", "fds", "threads", "render_p50", "render_p99", "notify_p99", "create_p99")}
     failures = []
     requests_file = os.path.join(stack.run, "refs/soak.txt")
-    journal = os.path.join(stack.cross_data, "journal/journal.jsonl")
     log(f"soak: {samples} intervals of {interval:g} s ...")
     for i in range(1, samples + 1):
         batches[i] = [f"S{i}-{n}" for n in range(1, batch + 1)]
@@ -105,7 +104,7 @@ def run(stack, tools, machine, minutes):
         for k, v in values.items():
             series[k].append(v)
         row = [f"{i * interval / 60:g}", f"{values['rss']:.1f}", f"{values['peak']:.1f}", str(fds), str(status["Threads"]),
-               f"{os.path.getsize(journal) / 2**20:.1f}",
+               f"{journal_bytes(stack.cross_data) / 2**20:.1f}",
                f"{g('render', 'p50_ms'):.2f} / {g('render', 'p99_ms'):.2f}",
                f"{g('notify', 'p50_ms'):.2f} / {g('notify', 'p99_ms'):.2f}",
                f"{g('create', 'p99_ms'):.2f}", f"{g('checkout', 'p99_ms'):.2f}", str(failed),

@@ -269,6 +269,13 @@ def open_fds(pid):
     return len(os.listdir(f"/proc/{pid}/fd"))
 
 
+def journal_bytes(data):
+    """The journal's size: every segment file of data/journal (docs/storage.md)."""
+    folder = os.path.join(data, "journal")
+    return sum(os.path.getsize(os.path.join(folder, name)) for name in os.listdir(folder)
+               if name.startswith("segment-") and name.endswith(".jsonl"))
+
+
 def reset_peak_rss(pid):
     """Resets VmHWM to the current RSS (Linux 4.0+: `echo 5 > clear_refs`); False if not allowed."""
     try:
