@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // libfcgi, as Debian's libfcgi-dev installs it. Only the FastCGI module imports it.
@@ -77,6 +78,8 @@ let package = Package(
             dependencies: [
                 "MerchantAPI", "Payments", "OrderStorage", "OutboundHTTP", "Support", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // The courier's schedule: due deliveries in a heap, those waiting for a free place at their endpoint in a deque.
+                .product(name: "HeapModule", package: "swift-collections"), .product(name: "DequeModule", package: "swift-collections"),
             ]),
         // Cross assembled: its configuration, the operators' endpoints, every route.
         .target(
