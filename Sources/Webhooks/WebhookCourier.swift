@@ -477,22 +477,25 @@ public final class WebhookCourier: BackgroundJob, @unchecked Sendable {
     /// The attempt's place is free again; the schedule takes its outcome.
     private func finish(_ id: String, _ index: Int, _ outcome: Outcome) {
         changed.withLock {
-            schedule.endAttempt(id, index)
             switch outcome {
             case .untouched:
                 break
             case .gone:
-                if schedule.entries[id]?.inFlight.isEmpty == true { schedule.remove(id) }
+                schedule.entries[id]?.due[index] = nil
+                if schedule.entries[id]?.inFlight == [index] { schedule.remove(id) }
             case .damaged:
                 schedule.install(.damaged(id, stamp: nil))
             case .reread:
-                schedule.needsListing = true
+                // Not attempted again before the next listing has read its file.
+                schedule.entries[id]?.due[index] = nil
                 schedule.entries[id]?.stamp = 0
+                schedule.needsListing = true
             case .attempted(let delivered, let saved):
                 recording?.attempts += 1
                 if delivered { recording?.delivered += 1 }
                 guard let (event, folder, stamp, givingUp) = saved else {
-                    // Not saved: tried again at the next listing, from the file as it is.
+                    // Not saved (a full disk): attempted again once the next listing has read its file.
+                    schedule.entries[id]?.due[index] = nil
                     schedule.entries[id]?.stamp = 0
                     schedule.needsListing = true
                     break
@@ -511,10 +514,11 @@ public final class WebhookCourier: BackgroundJob, @unchecked Sendable {
                     // last one ends (unless that one delivered the rest).
                     if wasGivingUp || givingUp {
                         schedule.entries[id]?.givingUp = true
-                        if schedule.entries[id]?.inFlight.isEmpty == true { schedule.toFile.insert(id) }
+                        if schedule.entries[id]?.inFlight == [index] { schedule.toFile.insert(id) }
                     }
                 }
             }
+            schedule.endAttempt(id, index)
             changed.broadcast()
         }
         job.wake()
