@@ -148,13 +148,8 @@ struct Outbox: WebhookOutbox {
 
     public func takeNewlyCreated() -> [String] { created.take() }
 
-    /// Runs `body` holding `outbox/courier.lock` (an exclusive `flock`), so that only one process delivers
-    /// events at a time when several share the data folder. Returns false at once, without running `body`,
-    /// when another holder has the lock.
-    public func withDeliveryLock(_ body: () throws(StoreError) -> Void) throws(StoreError) -> Bool {
-        try FileLock.withLockIfFree(directory + "/courier.lock", body) != nil
-    }
-
+    /// `outbox/courier.lock` (an exclusive `flock`), so that only one process delivers events at a time when
+    /// several share the data folder; nil at once when another holder has it.
     public func leaseDeliveryLock() throws(StoreError) -> (any OutboxLease)? {
         try FileLock.acquire(directory + "/courier.lock", blocking: false, shared: false).map(HeldLock.init)
     }
@@ -169,15 +164,16 @@ struct Outbox: WebhookOutbox {
     /// it keeps into its shard. A file's time says which ones may be old enough, without reading the others; the
     /// event's own times decide (its last `delivered_at`, else its `created_at`), so a file whose time was
     /// changed (a copy, a restore) is never removed early.
-    public func removeSent(filedBefore cutoff: Timestamp) -> OutboxSweep {
+    public func removeSent(filedBefore cutoff: Timestamp, while keepGoing: () -> Bool) -> OutboxSweep {
         var sweep = OutboxSweep()
         let top = directory + "/sent"
         for name in FileSystem.listDirectory(top).sorted() {
+            guard keepGoing() else { break }
             if name.hasSuffix(".json") {
                 let id = String(name.dropLast(5))
                 if sweepFile(top + "/" + name, cutoff, &sweep) { moveIntoShard(id, &sweep) }
             } else if Self.isShard(name) {
-                for file in FileSystem.listDirectory(top + "/" + name).sorted() where file.hasSuffix(".json") {
+                for file in FileSystem.listDirectory(top + "/" + name).sorted() where file.hasSuffix(".json") && keepGoing() {
                     sweepFile(top + "/" + name + "/" + file, cutoff, &sweep)
                 }
             }

@@ -96,8 +96,6 @@ public protocol WebhookOutbox: Sendable {
     /// new stamp.
     @discardableResult
     func save(_ event: OutboxEvent, in folder: OutboxFolder) throws(StoreError) -> OutboxStamp
-    /// Runs `body` while no other process delivers; false at once, without running it, when another does.
-    func withDeliveryLock(_ body: () throws(StoreError) -> Void) throws(StoreError) -> Bool
     /// Takes the delivery lock and keeps it until the lease is released (or the process ends): the courier of a
     /// `cross serve` holds it for as long as it delivers. Nil at once when another holder has it.
     func leaseDeliveryLock() throws(StoreError) -> (any OutboxLease)?
@@ -105,8 +103,9 @@ public protocol WebhookOutbox: Sendable {
     /// the outbox (a delivery's outcome, `cross webhooks retry`) takes it, in any thread or process.
     func withEventLock<Result>(_ body: () throws(StoreError) -> Result) throws(StoreError) -> Result
     /// Removes the events filed in `sent` before `cutoff` (by the time of their last delivery; an event filed with
-    /// no delivery, by its creation); events in `pending` and `failed` are never removed.
-    func removeSent(filedBefore cutoff: Timestamp) -> OutboxSweep
+    /// no delivery, by its creation); events in `pending` and `failed` are never removed. Stops early once
+    /// `keepGoing` says false (a shutdown).
+    func removeSent(filedBefore cutoff: Timestamp, while keepGoing: () -> Bool) -> OutboxSweep
 }
 
 /// Changes whenever an event is saved again (the flat-file outbox: the file's inode, since every save is a new

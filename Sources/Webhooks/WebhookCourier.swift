@@ -46,6 +46,8 @@ public final class WebhookCourier: BackgroundJob, @unchecked Sendable {
     private var schedule: Schedule
     private var lease: (any OutboxLease)?
     private var running = false
+    /// Set by `stop()`: a retention pass in progress ends at its next file.
+    private let stopping = Lock(false)
     private var lastListing = -Double.infinity
     /// What the current `deliverDue()` did, while one runs.
     private var recording: Pass?
@@ -103,6 +105,7 @@ public final class WebhookCourier: BackgroundJob, @unchecked Sendable {
 
     public func start() {
         changed.withLock { running = true }
+        stopping.withLock { $0 = false }
         job.start()
         retention?.start()
     }
@@ -114,6 +117,7 @@ public final class WebhookCourier: BackgroundJob, @unchecked Sendable {
     @discardableResult
     public func stop(timeout: Double = 10) -> Bool {
         let deadline = Date().addingTimeInterval(timeout)
+        stopping.withLock { $0 = true }
         var stopped = job.stop(timeout: timeout)
         if let retention { stopped = retention.stop(timeout: max(0, deadline.timeIntervalSinceNow)) && stopped }
         return changed.withLock {
@@ -531,7 +535,7 @@ public final class WebhookCourier: BackgroundJob, @unchecked Sendable {
     public func removeSent(olderThan seconds: Int64) -> OutboxSweep {
         let cutoff = Timestamp(seconds: Int64(clock().rounded(.down)) - seconds)
         let started = Date()
-        let sweep = outbox.removeSent(filedBefore: cutoff)
+        let sweep = outbox.removeSent(filedBefore: cutoff) { !stopping.withLock { $0 } }
         for problem in sweep.problems {
             logger.warning("webhook sent event kept: cannot be read or removed", metadata: ["error": "\(problem)"])
         }

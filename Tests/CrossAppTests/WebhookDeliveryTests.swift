@@ -26,10 +26,11 @@ final class CountingOutbox: WebhookOutbox, @unchecked Sendable {
     }
     @discardableResult
     func save(_ event: OutboxEvent, in folder: OutboxFolder) throws(StoreError) -> OutboxStamp { try real.save(event, in: folder) }
-    func withDeliveryLock(_ body: () throws(StoreError) -> Void) throws(StoreError) -> Bool { try real.withDeliveryLock(body) }
     func leaseDeliveryLock() throws(StoreError) -> (any OutboxLease)? { try real.leaseDeliveryLock() }
     func withEventLock<Result>(_ body: () throws(StoreError) -> Result) throws(StoreError) -> Result { try real.withEventLock(body) }
-    func removeSent(filedBefore cutoff: Timestamp) -> OutboxSweep { real.removeSent(filedBefore: cutoff) }
+    func removeSent(filedBefore cutoff: Timestamp, while keepGoing: () -> Bool) -> OutboxSweep {
+        real.removeSent(filedBefore: cutoff, while: keepGoing)
+    }
 }
 
 /// How many requests an endpoint is answering at once, and the most it ever was.
@@ -115,6 +116,27 @@ private func waitUntil(_ timeout: Double, _ condition: () -> Bool) -> Bool {
             let types = seen.filter { $0.ref == "WH-two-\(number)" }.map(\.type)
             #expect(types == ["order.cancelled", "order.paid"], "WH-two-\(number): \(types)")
         }
+    }
+
+    @Test func oneCourierDeliversWhileItRunsAndAnotherTakesOverWhenItStops() throws {
+        let receiver = try HTTPStandIn { _ in .respond(status: 200, body: "ok") }
+        defer { receiver.stop() }
+        let world = try World(settings: ["webhooks": [["url": receiver.url + "/in", "secret": secretA]]])
+        // Two couriers on one data folder, as two `cross serve` processes have (each its own lock file description).
+        let first = world.courier(), second = world.courier()
+        first.start()
+        #expect(waitUntil(5) { (try? world.store.outbox.leaseDeliveryLock()).flatMap { $0 } == nil }, "the first holds outbox/courier.lock")
+        second.start()
+        defer { second.stop() }
+        try world.order("WH-lead-1", notifications: [World.okParameters("WH-lead-1")])
+        #expect(receiver.waitForRequests(1, timeout: 5))
+        #expect(first.stop())
+        try world.order("WH-lead-2", notifications: [World.okParameters("WH-lead-2")])
+        // Nobody woke the second: its listing of pending finds the event, within a second of taking the lock over.
+        #expect(receiver.waitForRequests(2, timeout: 5), "the second courier took over")
+        #expect(waitUntil(5) { world.store.outbox.ids(in: .pending).isEmpty })
+        #expect(receiver.requests.count == 2, "each event once")
+        #expect(second.backlog == WebhookCourier.Backlog(pending: 0, oldestCreatedAt: nil))
     }
 
     @Test func anOrdersNextEventWaitsAtTheEndpointThatHasNotTheFirstOnly() throws {
