@@ -27,6 +27,8 @@ struct Outbox: WebhookOutbox {
 
     let directory: String
     private let created = CreatedFeed()
+    /// `sent/removed-before`: the latest cutoff of `removeSent`, as Unix seconds (0: none yet).
+    private let removedBefore = Lock<Int64>(0)
 
     init(directory: String) throws(StoreError) {
         self.directory = directory
@@ -37,7 +39,16 @@ struct Outbox: WebhookOutbox {
             let pid = name.split(separator: ".").dropFirst().first.flatMap { Int32($0) }
             if pid.map({ kill($0, 0) != 0 && errno == ESRCH }) ?? true { unlink(scratch + "/" + name) }
         }
+        let mark = (try? FileSystem.read(removedBeforePath)).flatMap { $0 }.flatMap { Int64(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
+        removedBefore.withLock { $0 = mark ?? 0 }
     }
+
+    private var removedBeforePath: String { directory + "/sent/removed-before" }
+
+    var removedBeforeSeconds: Int64 { removedBefore.withLock { $0 } }
+
+    /// The longest `webhook_give_up_hours`: an event is filed (sent or failed) at most this long after its creation.
+    static let longestGiveUpSeconds: Int64 = 720 * 3600
 
     private var scratch: String { directory + "/tmp" }
 
@@ -73,8 +84,13 @@ struct Outbox: WebhookOutbox {
 
     /// Adds the event to `pending`, unless it is already somewhere in the outbox. `sync`: durable before this
     /// returns (an event no journal record can make again).
+    ///
+    /// An event created more than the longest give-up period before the last retention cutoff is not made again:
+    /// it was filed long ago, and if it was sent, removed since. Only a recovery reading an old stretch of the
+    /// journal (a damaged checkpoint) raises one, and it would be sent a second time.
     func create(_ event: OutboxEvent, sync: Bool = false) throws(StoreError) {
         guard find(event.id) == nil else { return }
+        guard event.createdAt.seconds + Self.longestGiveUpSeconds >= removedBefore.withLock({ $0 }) else { return }
         try save(event, in: .pending, sync: sync)
         created.add(event.id)
     }
@@ -167,6 +183,19 @@ struct Outbox: WebhookOutbox {
     public func removeSent(filedBefore cutoff: Timestamp, while keepGoing: () -> Bool) -> OutboxSweep {
         var sweep = OutboxSweep()
         let top = directory + "/sent"
+        // Written before any removal, so that no event removed is ever made again by `create`.
+        if cutoff.seconds > removedBefore.withLock({ $0 }) {
+            let temporary = scratch + "/removed-before.\(getpid()).\(Self.writes.add(1, ordering: .relaxed).newValue)"
+            do {
+                try FileSystem.writeNewFile(temporary, Array("\(cutoff.seconds)\n".utf8), sync: true)
+                try FileSystem.rename(temporary, removedBeforePath)
+                try FileSystem.syncDirectory(top)
+                removedBefore.withLock { $0 = cutoff.seconds }
+            } catch {
+                sweep.problems.append("\(error)")
+                return sweep
+            }
+        }
         for name in FileSystem.listDirectory(top).sorted() {
             guard keepGoing() else { break }
             if name.hasSuffix(".json") {
