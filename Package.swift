@@ -18,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
+        .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
     ],
     targets: [
         // libfcgi, as Debian's libfcgi-dev installs it. Only the FastCGI module imports it.
@@ -79,6 +80,8 @@ let package = Package(
             dependencies: [
                 "MerchantAPI", "Payments", "OrderStorage", "OutboundHTTP", "Support", .product(name: "Logging", package: "swift-log"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                // The courier's schedule: due deliveries in a heap, those waiting for a free place at their endpoint in a deque.
+                .product(name: "HeapModule", package: "swift-collections"), .product(name: "DequeModule", package: "swift-collections"),
             ]),
         // Cross assembled: its configuration, the operators' endpoints, every route.
         .target(

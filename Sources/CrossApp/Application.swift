@@ -56,9 +56,8 @@ public struct Application: Sendable {
         self.flooz = flooz
         self.metrics = metrics
         if let metrics {
-            metrics.addCollector { [store, configuration] in
+            metrics.addCollector { [configuration] in
                 ScrapeGauges.disk(configuration.dataDirectory, reserveBytes: configuration.diskReserveBytes, into: metrics.registry)
-                ScrapeGauges.webhookBacklog(store.outbox, now: clock(), into: metrics.registry)
             }
         }
         // The phone operators the merchant offers (`operators`), each with its limits.

@@ -55,6 +55,10 @@ public struct Configuration: Sendable {
     /// How long a webhook event is retried before it is set aside as failed (25 h by default).
     public var webhookGiveUpSeconds: Int64
     public var webhookTimeoutSeconds: Double
+    /// At most this many webhook attempts in flight at one endpoint (4 by default).
+    public var webhookConcurrencyPerEndpoint: Int
+    /// How long delivered webhook events are kept in `outbox/sent/` (30 days by default; nil: for ever).
+    public var webhookSentRetentionSeconds: Int64?
     /// Who may open the orders dashboard (`/admin/`); nil: the dashboard is off.
     public var admin: AdminCredentials?
     /// Free space kept for the changes of orders already made: below it, new orders and button posts are
@@ -120,7 +124,8 @@ public struct Configuration: Sendable {
     public var webhookSettings: WebhookSettings {
         WebhookSettings(
             endpoints: webhooks, retryBaseSeconds: webhookRetryBaseSeconds, giveUpSeconds: webhookGiveUpSeconds,
-            timeoutSeconds: webhookTimeoutSeconds, version: Application.version)
+            timeoutSeconds: webhookTimeoutSeconds, concurrencyPerEndpoint: webhookConcurrencyPerEndpoint,
+            sentRetentionSeconds: webhookSentRetentionSeconds, version: Application.version)
     }
 
     public var links: OrderLink { OrderLink(secret: linkSecret, publicURL: publicURL) }
@@ -161,6 +166,8 @@ public struct Configuration: Sendable {
         var webhook_retry_base_seconds: Double?
         var webhook_give_up_hours: Double?
         var webhook_timeout_seconds: Double?
+        var webhook_concurrency_per_endpoint: Int?
+        var webhook_sent_retention_days: Double?
         var admin: AdminFile?
         var disk_reserve_mb: Int64?
         var journal_segment_mb: Double?
@@ -321,6 +328,12 @@ public struct Configuration: Sendable {
         }
         webhookGiveUpSeconds = Int64(giveUpHours * 3600)
         webhookTimeoutSeconds = try bounded(file.webhook_timeout_seconds, default: 10, in: 0.1...120, key: "webhook_timeout_seconds", problem: "must be 0.1 to 120")
+        webhookConcurrencyPerEndpoint = try bounded(
+            file.webhook_concurrency_per_endpoint, default: 4, in: 1...64, key: "webhook_concurrency_per_endpoint", problem: "must be a whole number from 1 to 64")
+        let retentionDays = try bounded(
+            file.webhook_sent_retention_days, default: 30, in: 0...3650, key: "webhook_sent_retention_days",
+            problem: "must be 0 (keep for ever) or a number of days up to 3650")
+        webhookSentRetentionSeconds = retentionDays == 0 ? nil : Int64(retentionDays * 86_400)
         if let admin = file.admin {
             guard !admin.user.isEmpty, !admin.user.contains(":") else {
                 throw Invalid("configuration", key: "admin.user", problem: "must be a non-empty name without a colon")

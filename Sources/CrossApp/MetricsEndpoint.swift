@@ -6,6 +6,7 @@ import OrderStorage
 import Payments
 import Prometheus
 import Support
+import Webhooks
 
 /// `GET /metrics`, Prometheus' text format: every metric the modules record through swift-metrics, with the
 /// Prometheus backend (swift-prometheus) bootstrapped by `cross serve`, and the gauges only a scrape can tell
@@ -53,6 +54,17 @@ public final class MetricsEndpoint: Sendable {
         }
     }
 
+    /// `cross_webhook_pending_events`: events not yet delivered to every endpoint (nor given up);
+    /// `cross_webhook_oldest_pending_age_seconds`: how long ago the oldest of them was raised (0 when none). From
+    /// the courier's schedule in memory: a scrape reads no event file, however long the backlog.
+    public func addWebhookBacklog(of courier: WebhookCourier, now: @escaping @Sendable () -> Timestamp = { .now() }) {
+        addCollector { [registry] in
+            let backlog = courier.backlog
+            registry.makeGauge(name: "cross_webhook_pending_events").set(Int64(backlog.pending))
+            registry.makeGauge(name: "cross_webhook_oldest_pending_age_seconds").set(backlog.oldestCreatedAt.map { max(0, now().seconds - $0.seconds) } ?? 0)
+        }
+    }
+
     func response() -> Response {
         for collect in collectors.withLock({ $0 }) { collect() }
         return Response(status: .ok, headers: [("Content-Type", "text/plain; version=0.0.4; charset=utf-8")], body: registry.emitToBuffer())
@@ -69,22 +81,6 @@ enum ScrapeGauges {
             registry.makeGauge(name: "cross_disk_free_bytes").set(Int64(info.f_bavail) * Int64(info.f_frsize))
         }
         registry.makeGauge(name: "cross_disk_reserve_bytes").set(reserveBytes)
-    }
-
-    /// At most this many pending events are read for the oldest one's age; past it the age is of the first ones.
-    static let pendingEventsRead = 10_000
-
-    /// `cross_webhook_pending_events`: events not yet delivered to every endpoint (nor given up);
-    /// `cross_webhook_oldest_pending_age_seconds`: how long ago the oldest of them was raised (0 when none).
-    static func webhookBacklog(_ outbox: any WebhookOutbox, now: Timestamp, into registry: PrometheusCollectorRegistry) {
-        let ids = outbox.ids(in: .pending)
-        var oldest: Timestamp?
-        for id in ids.prefix(pendingEventsRead) {
-            guard let (event, folder) = try? outbox.load(id), folder == .pending else { continue }
-            if oldest.map({ event.createdAt < $0 }) ?? true { oldest = event.createdAt }
-        }
-        registry.makeGauge(name: "cross_webhook_pending_events").set(Int64(ids.count))
-        registry.makeGauge(name: "cross_webhook_oldest_pending_age_seconds").set(oldest.map { max(0, now.seconds - $0.seconds) } ?? 0)
     }
 }
 

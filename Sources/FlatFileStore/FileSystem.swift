@@ -168,7 +168,9 @@ enum FileLock {
         return try body()
     }
 
-    private static func acquire(_ path: String, blocking: Bool, shared: Bool) throws(StoreError) -> Int32? {
+    /// The open lock file holding a `flock` (shared or exclusive), or nil when it is not free and `blocking` is
+    /// false; closing the descriptor releases it.
+    static func acquire(_ path: String, blocking: Bool, shared: Bool) throws(StoreError) -> Int32? {
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, FileSystem.fileMode)
         guard fd >= 0 else { throw .unavailable("cannot open lock \(path): \(FileSystem.errorText())") }
         while flock(fd, (shared ? LOCK_SH : LOCK_EX) | (blocking ? 0 : LOCK_NB)) != 0 {

@@ -82,11 +82,48 @@ public enum OutboxFolder: String, Sendable, CaseIterable {
 public protocol WebhookOutbox: Sendable {
     /// Event ids in a folder, in order: by order, then by the revision that raised them.
     func ids(in folder: OutboxFolder) -> [String]
+    /// The pending events, each with a stamp that changes whenever the event is saved again (by anyone): from
+    /// one listing, without reading an event, the courier learns which events are new or were changed by another
+    /// process (a `cross webhooks retry`, another `cross serve`).
+    func pendingStamps() -> [String: OutboxStamp]
+    /// Events this process created since the last call (the courier's feed between two listings); a few may be
+    /// left out (when nobody asked for a long time): the next listing finds them.
+    func takeNewlyCreated() -> [String]
     /// Where the event is now, if anywhere.
     func find(_ id: String) -> OutboxFolder?
     func load(_ id: String) throws(StoreError) -> (event: OutboxEvent, folder: OutboxFolder)?
-    /// Writes the event into `folder` (replacing it there) and takes it out of every other folder.
-    func save(_ event: OutboxEvent, in folder: OutboxFolder) throws(StoreError)
-    /// Runs `body` while no other process delivers; false at once, without running it, when another does.
-    func withDeliveryLock(_ body: () throws(StoreError) -> Void) throws(StoreError) -> Bool
+    /// Writes the event into `folder` (replacing it there) and takes it out of every other folder; returns its
+    /// new stamp.
+    @discardableResult
+    func save(_ event: OutboxEvent, in folder: OutboxFolder) throws(StoreError) -> OutboxStamp
+    /// Takes the delivery lock and keeps it until the lease is released (or the process ends): the courier of a
+    /// `cross serve` holds it for as long as it delivers. Nil at once when another holder has it.
+    func leaseDeliveryLock() throws(StoreError) -> (any OutboxLease)?
+    /// Runs `body` while no one else changes an event: every read-change-write of an event that is already in
+    /// the outbox (a delivery's outcome, `cross webhooks retry`) takes it, in any thread or process.
+    func withEventLock<Result>(_ body: () throws(StoreError) -> Result) throws(StoreError) -> Result
+    /// Removes the events filed in `sent` before `cutoff` (by the time of their last delivery; an event filed with
+    /// no delivery, by its creation); events in `pending` and `failed` are never removed. Stops early once
+    /// `keepGoing` says false (a shutdown).
+    func removeSent(filedBefore cutoff: Timestamp, while keepGoing: () -> Bool) -> OutboxSweep
+}
+
+/// Changes whenever an event is saved again (the flat-file outbox: the file's inode, since every save is a new
+/// file renamed over the old).
+public typealias OutboxStamp = UInt64
+
+/// A delivery lock held until `release()`.
+public protocol OutboxLease: AnyObject, Sendable {
+    func release()
+}
+
+/// What a pass of `removeSent` did.
+public struct OutboxSweep: Sendable, Equatable {
+    /// Sent events removed, and kept (not old enough yet).
+    public var removed = 0
+    public var kept = 0
+    /// Files that could not be read or removed: kept, and named in `problems` (a few).
+    public var problems: [String] = []
+
+    public init() {}
 }

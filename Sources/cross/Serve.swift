@@ -78,6 +78,7 @@ struct Serve: ParsableCommand {
         // never waits for a merchant's server.
         let courier = WebhookCourier(settings: configuration.webhookSettings, outbox: store.outbox, links: configuration.links, logger: logger)
         store.onEvent { courier.wake() }
+        metrics.addWebhookBacklog(of: courier)
         let jobs: [any BackgroundJob] = [store.maintenance(checkpointSeconds: Double(checkpointSeconds), logger: logger), courier]
             + application.backgroundJobs
         for job in jobs { job.start() }

@@ -85,22 +85,12 @@ struct Webhooks: ParsableCommand {
             }
             let configuration = try config.load()
             let outbox = try config.openStore(configuration).outbox
-            // Taken as the courier takes it, so that a pass in progress cannot overwrite this change.
-            let deadline = Date().addingTimeInterval(60)
-            var outcome: Result<String, ExitCode>?
-            while outcome == nil {
-                let ran = try storeCall {
-                    try outbox.withDeliveryLock { () throws(StoreError) in
-                        outcome = try retry(outbox, configuration)
-                    }
-                }
-                if ran { break }
-                guard Date() < deadline else {
-                    throw fail("the outbox is busy (a courier holds outbox/courier.lock for over a minute); try again")
-                }
-                usleep(100_000)
+            // Taken as the courier takes it to write an attempt's outcome, so that neither overwrites the other;
+            // a running courier finds the change at its next listing of pending (within a second).
+            let outcome = try storeCall {
+                try outbox.withEventLock { () throws(StoreError) -> Result<String, ExitCode> in try retry(outbox, configuration) }
             }
-            switch outcome! {
+            switch outcome {
             case .success(let message): print(message)
             case .failure(let code): throw code
             }

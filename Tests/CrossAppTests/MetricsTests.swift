@@ -35,6 +35,7 @@ import Testing
     @Test func metricsBehindTheDashboardsCredentialsWithTheScrapeGauges() throws {
         let metrics = MetricsEndpoint(registry: PrometheusCollectorRegistry())
         let world = try World(settings: Admin.settings.merging(["disk_reserve_mb": 5]) { $1 }, metrics: metrics)
+        metrics.addWebhookBacklog(of: world.courier())
         #expect(world.send("GET", "/metrics").status.code == 401)
         #expect(world.send("GET", "/metrics", headers: ["Authorization": Admin.basic(Admin.user, "guess")]).status.code == 401)
         let scrape = world.send("GET", "/metrics", headers: ["Authorization": Admin.authorization])

@@ -547,7 +547,7 @@ final class DataMount {
     }
 
     func eventExists(_ id: String) -> Bool {
-        ["pending", "sent", "failed"].contains { FileManager.default.fileExists(atPath: point + "/outbox/\($0)/\(id).json") }
+        ["pending", "sent/" + id.prefix(3), "failed"].contains { FileManager.default.fileExists(atPath: point + "/outbox/\($0)/\(id).json") }
     }
 
     func fill() throws -> Ballast { try Ballast(path: point + "/ballast") }

@@ -143,6 +143,27 @@ import TestStack
         #expect(again.errors.contains("already delivered"))
     }
 
+    @Test func anEndpointThatHangsHoldsUpNoOtherThroughCrossServe() throws {
+        let slow = try HTTPStandIn { _ in .hang(seconds: 6) }
+        defer { slow.stop() }
+        let fast = try HTTPStandIn { _ in .respond(status: 204, body: "") }
+        defer { fast.stop() }
+        let stack = try Self.stack(
+            "webhook-slow", endpoints: [(slow.url + "/hang", Self.secret), (fast.url + "/in", Self.secret)],
+            extra: ["webhook_timeout_seconds": 5, "webhook_concurrency_per_endpoint": 2])
+        defer { stack.stop() }
+        let refs = (1...8).map { "WH-slow-\($0)" }
+        for ref in refs { try stack.createOrder(ref) }
+        let started = Date()
+        for ref in refs { #expect(try HTTPClient.get(stack.port, Stack.notification(ref)).status == 200) }
+        // Eight events while the hanging endpoint holds both its places for 5 s each: all there before those time out.
+        #expect(fast.waitForRequests(8, timeout: 4.5), "fast endpoint: \(fast.requests.count) of 8; log: \(stack.cross!.log)")
+        #expect(Date().timeIntervalSince(started) < 4.5)
+        #expect(slow.requests.count <= 2, "never more than 2 at once at one endpoint")
+        let ids = Set(fast.receivedRequests.compactMap { $0.header("Cross-Event-Id") })
+        #expect(ids == Set(refs.map { OrderKey(ref: $0).hex + "-0000000002" }))
+    }
+
     @Test func eventsOfOneOrderArriveInOrder() throws {
         // The first two calls fail: the cancellation is retried, and the payment must still come after it.
         let receiver = try Self.flakyReceiver(failures: 2)
@@ -273,7 +294,8 @@ private final class Counter: @unchecked Sendable {
 private func waitForEvent(
     _ stack: Stack, _ id: String, in folder: String, timeout: Double = 10, _ condition: ([String: Any]) -> Bool = { _ in true }
 ) throws -> [String: Any]? {
-    let path = stack.dataDirectory + "/outbox/" + folder + "/" + id + ".json"
+    // sent/ is sharded by the order key's first three hex digits.
+    let path = stack.dataDirectory + "/outbox/" + folder + "/" + (folder == "sent" ? id.prefix(3) + "/" : "") + id + ".json"
     let deadline = Date().addingTimeInterval(timeout)
     while Date() < deadline {
         if let data = FileManager.default.contents(atPath: path),
