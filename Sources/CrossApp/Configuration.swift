@@ -171,7 +171,7 @@ public struct Configuration: Sendable {
         var admin: AdminFile?
         var disk_reserve_mb: Int64?
         var journal_segment_mb: Double?
-        var journal_retention_days: Int64?
+        var journal_retention_days: Double?
         var button_orders_per_minute: Int?
         var attempts_per_order: Int?
         var attempts_per_minute: Int?
@@ -349,11 +349,12 @@ public struct Configuration: Sendable {
         diskReserveBytes = reserve << 20
         // A fraction of a megabyte is for tests (the crash loop rotates every few seconds).
         let segmentMB = try bounded(file.journal_segment_mb, default: 64, in: 0.001...65_536, key: "journal_segment_mb", problem: "must be 0.001 to 65536 (megabytes)")
-        if let days = file.journal_retention_days, !(1...36_500).contains(days) {
-            throw Invalid("configuration", key: "journal_retention_days", problem: "must be 1 to 36500 (days), or left out to keep the journal for ever")
+        // A fraction of a day, like webhook_sent_retention_days, is for tests and the bench.
+        if let days = file.journal_retention_days, !(0.001...36_500).contains(days) {
+            throw Invalid("configuration", key: "journal_retention_days", problem: "must be 0.001 to 36500 (days), or left out to keep the journal for ever")
         }
         journalSegmentBytes = Int64(segmentMB * 1_048_576)
-        journalRetentionSeconds = file.journal_retention_days.map { $0 * 86_400 }
+        journalRetentionSeconds = file.journal_retention_days.map { Int64(($0 * 86_400).rounded()) }
         buttonOrdersPerMinute = try bounded(file.button_orders_per_minute, default: 60, in: 1...100_000, key: "button_orders_per_minute", problem: "must be 1 to 100000")
         attemptsPerOrder = try bounded(file.attempts_per_order, default: 10, in: 1...1000, key: "attempts_per_order", problem: "must be 1 to 1000")
         attemptsPerMinute = try bounded(file.attempts_per_minute, default: 3, in: 1...attemptsPerOrder, key: "attempts_per_minute", problem: "must be 1 to attempts_per_order (\(attemptsPerOrder))")

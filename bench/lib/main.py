@@ -113,15 +113,21 @@ def main():
         tools = build(run, soak_minutes is not None)
         machine = report.machine(run, ROOT)
         stack.write_configs()
+        rows = os.environ.get("BENCH_ROWS", "")
+        if rows == "growth":
+            import growth
+            growth.configure(stack)
         stack.start(tools["cross"], tools.get("c-responder"), tools.get("php-fpm"))
-        if soak_minutes:
+        if rows == "growth":
+            ok = growth.run(stack, tools)
+        elif soak_minutes:
             import soak
             ok = soak.run(stack, tools, machine, soak_minutes)
         else:
             import bench
             import push
             # BENCH_ROWS=push: only the rows of paying from the phone (PUSH=0: without them).
-            only_push = os.environ.get("BENCH_ROWS", "") == "push"
+            only_push = rows == "push"
             ok = only_push or bench.run(stack, settings, tools, machine)
             if os.environ.get("PUSH", "1") != "0":
                 ok = push.run(stack, tools) and ok

@@ -41,6 +41,8 @@ class Stack:
         self.base = f"http://127.0.0.1:{port}"
         self.processes = {}  # name -> Popen, in start order
         self.cross_config = None
+        # `cross serve --checkpoint-seconds` when set (the growth row closes segments often).
+        self.checkpoint_seconds = None
 
     # -- files -------------------------------------------------------------------------------------------
 
@@ -138,7 +140,8 @@ class Stack:
         self._start("sandbox", sandbox)
         self._start("cross", [cross_binary, "serve", "--dev", "--config", os.path.join(run, "cross.json"),
                               "--listen", os.path.join(run, "cross.sock"), "--socket-mode", "666",
-                              "--workers", str(self.workers)])
+                              "--workers", str(self.workers)]
+                    + (["--checkpoint-seconds", str(self.checkpoint_seconds)] if self.checkpoint_seconds else []))
         if self.with_c:
             self._start("c-responder", [c_binary, os.path.join(run, "c.sock"), str(self.workers)])
         if self.with_php:
