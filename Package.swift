@@ -21,10 +21,10 @@ let package = Package(
         // libfcgi, as Debian's libfcgi-dev installs it. Only the FastCGI module imports it.
         .systemLibrary(name: "CFastCGI", providers: [.apt(["libfcgi-dev"])]),
         // The few Linux calls Swift's Glibc module does not declare (fallocate, syncfs, OFD locks, mallopt).
-        .target(name: "CSystem"),
+        .target(name: "CLinux"),
         // What several modules need once: a lock, threads, background jobs, hex, percent-encoding, UTC dates,
         // constant-time comparison, secure randomness, settings files.
-        .target(name: "Support", dependencies: ["CSystem", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Support", dependencies: ["CLinux", .product(name: "Crypto", package: "swift-crypto")]),
         // The FastCGI runtime: workers, request and response values, routing. Knows nothing of payments.
         .target(name: "FastCGI", dependencies: ["CFastCGI", "Support", .product(name: "Logging", package: "swift-log")]),
         // The payment domain, operator-neutral and without I/O: orders, attempts, operators' events, the
@@ -36,7 +36,7 @@ let package = Package(
         // touches them.
         .target(
             name: "FlatFileStore",
-            dependencies: ["OrderStorage", "Payments", "Support", "CSystem", .product(name: "Logging", package: "swift-log")]),
+            dependencies: ["OrderStorage", "Payments", "Support", "CLinux", .product(name: "Logging", package: "swift-log")]),
         // One HTTP request answered synchronously with a timeout: operators, notifications, webhooks.
         .target(name: "OutboundHTTP"),
         // TMoney Online's wire protocol: the session id, the order form, the notification.
@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "cross",
             dependencies: [
-                "FastCGI", "CrossApp", "FlatFileStore", "OrderStorage", "Payments", "TMoneyOnline", "MBanking", "Flooz", "Cashier", "Sandbox", "CSystem", "Support",
+                "FastCGI", "CrossApp", "FlatFileStore", "OrderStorage", "Payments", "TMoneyOnline", "MBanking", "Flooz", "Cashier", "Sandbox", "CLinux", "Support",
                 "WebPages", "CheckoutWeb", "AdminDashboard", "Webhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

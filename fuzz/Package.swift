@@ -41,14 +41,14 @@ let package = Package(
     targets: [
         // The code under test, from ../Sources.
         .systemLibrary(name: "CFastCGI", path: "Modules/CFastCGI", providers: [.apt(["libfcgi-dev"])]),
-        .target(name: "CSystem", path: "Modules/CSystem"),
-        .target(name: "Support", dependencies: ["CSystem", crypto], path: "Modules/Support"),
+        .target(name: "CLinux", path: "Modules/CLinux"),
+        .target(name: "Support", dependencies: ["CLinux", crypto], path: "Modules/Support"),
         .target(name: "FastCGI", dependencies: ["CFastCGI", "Support", logging], path: "Modules/FastCGI"),
         .target(name: "Payments", dependencies: ["Support", crypto], path: "Modules/Payments"),
         .target(name: "OrderStorage", dependencies: ["Payments"], path: "Modules/OrderStorage"),
         .target(
             name: "FlatFileStore",
-            dependencies: ["OrderStorage", "Payments", "Support", "CSystem", logging],
+            dependencies: ["OrderStorage", "Payments", "Support", "CLinux", logging],
             path: "Modules/FlatFileStore"
         ),
         .target(name: "OutboundHTTP", path: "Modules/OutboundHTTP"),

@@ -1,4 +1,4 @@
-import CSystem
+import CLinux
 import Dispatch
 import Logging
 import OrderStorage

@@ -1,5 +1,5 @@
 import ArgumentParser
-import CSystem
+import CLinux
 import CrossApp
 import FastCGI
 import FlatFileStore
