@@ -16,6 +16,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // libfcgi, as Debian's libfcgi-dev installs it. Only the FastCGI module imports it.
@@ -38,7 +40,12 @@ let package = Package(
             name: "FlatFileStore",
             dependencies: ["OrderStorage", "Payments", "Support", "CLinux", .product(name: "Logging", package: "swift-log")]),
         // One HTTP request answered synchronously with a timeout: operators, notifications, webhooks.
-        .target(name: "OutboundHTTP"),
+        .target(
+            name: "OutboundHTTP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         // TMoney Online's wire protocol: the session id, the order form, the notification.
         .target(name: "TMoneyOnline", dependencies: ["Payments", "OutboundHTTP", "Support"]),
         // TMoney's MBANKING partner API: JWT login, push-USSD debit, check-transaction, credit.
@@ -95,6 +102,7 @@ let package = Package(
             name: "cross",
             dependencies: [
                 "FastCGI", "CrossApp", "FlatFileStore", "OrderStorage", "Payments", "TMoneyOnline", "MBanking", "Flooz", "Cashier", "Sandbox", "CLinux", "Support",
+                "OutboundHTTP",
                 "WebPages", "CheckoutWeb", "AdminDashboard", "Webhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

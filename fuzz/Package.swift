@@ -37,6 +37,8 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // The code under test, from ../Sources.
@@ -51,7 +53,14 @@ let package = Package(
             dependencies: ["OrderStorage", "Payments", "Support", "CLinux", logging],
             path: "Modules/FlatFileStore"
         ),
-        .target(name: "OutboundHTTP", path: "Modules/OutboundHTTP"),
+        .target(
+            name: "OutboundHTTP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Modules/OutboundHTTP"
+        ),
         .target(name: "TMoneyOnline", dependencies: ["Payments", "OutboundHTTP", "Support"], path: "Modules/TMoneyOnline"),
         .target(name: "MBanking", dependencies: ["Payments", "OutboundHTTP", "Support", logging], path: "Modules/MBanking"),
         // What every fuzz target shares: invariant checks that crash (so that libFuzzer keeps the input).

@@ -5,6 +5,7 @@ import FastCGI
 import FlatFileStore
 import Foundation
 import Logging
+import OutboundHTTP
 import Support
 import WebPages
 import Webhooks
@@ -82,6 +83,7 @@ struct Serve: ParsableCommand {
         for job in jobs where !job.stop(timeout: 5) {
             logger.warning("background job still busy at exit", metadata: ["job": "\(job.name)"])
         }
+        OutboundHTTP.shutDown()
         LineLogHandler.flush()
     }
 }
