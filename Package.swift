@@ -19,15 +19,17 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
         .package(url: "https://github.com/apple/swift-collections", from: "1.1.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // libfcgi, as Debian's libfcgi-dev installs it. Only the FastCGI module imports it.
         .systemLibrary(name: "CFastCGI", providers: [.apt(["libfcgi-dev"])]),
         // The few Linux calls Swift's Glibc module does not declare (fallocate, syncfs, OFD locks, mallopt).
-        .target(name: "CSystem"),
+        .target(name: "CLinux"),
         // What several modules need once: a lock, threads, background jobs, hex, percent-encoding, UTC dates,
         // constant-time comparison, secure randomness, settings files.
-        .target(name: "Support", dependencies: ["CSystem", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(name: "Support", dependencies: ["CLinux", .product(name: "Crypto", package: "swift-crypto")]),
         // The FastCGI runtime: workers, request and response values, routing. Knows nothing of payments.
         .target(name: "FastCGI", dependencies: ["CFastCGI", "Support", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]),
         // The payment domain, operator-neutral and without I/O: orders, attempts, operators' events, the
@@ -39,9 +41,14 @@ let package = Package(
         // touches them.
         .target(
             name: "FlatFileStore",
-            dependencies: ["OrderStorage", "Payments", "Support", "CSystem", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]),
+            dependencies: ["OrderStorage", "Payments", "Support", "CLinux", .product(name: "Logging", package: "swift-log"), .product(name: "Metrics", package: "swift-metrics")]),
         // One HTTP request answered synchronously with a timeout: operators, notifications, webhooks.
-        .target(name: "OutboundHTTP"),
+        .target(
+            name: "OutboundHTTP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ]),
         // TMoney Online's wire protocol: the session id, the order form, the notification.
         .target(name: "TMoneyOnline", dependencies: ["Payments", "OutboundHTTP", "Support"]),
         // TMoney's MBANKING partner API: JWT login, push-USSD debit, check-transaction, credit.
@@ -100,7 +107,8 @@ let package = Package(
         .executableTarget(
             name: "cross",
             dependencies: [
-                "FastCGI", "CrossApp", "FlatFileStore", "OrderStorage", "Payments", "TMoneyOnline", "MBanking", "Flooz", "Cashier", "Sandbox", "CSystem", "Support",
+                "FastCGI", "CrossApp", "FlatFileStore", "OrderStorage", "Payments", "TMoneyOnline", "MBanking", "Flooz", "Cashier", "Sandbox", "CLinux", "Support",
+                "OutboundHTTP",
                 "WebPages", "CheckoutWeb", "AdminDashboard", "Webhooks",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "Logging", package: "swift-log"),

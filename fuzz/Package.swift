@@ -37,21 +37,30 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
     targets: [
         // The code under test, from ../Sources.
         .systemLibrary(name: "CFastCGI", path: "Modules/CFastCGI", providers: [.apt(["libfcgi-dev"])]),
-        .target(name: "CSystem", path: "Modules/CSystem"),
-        .target(name: "Support", dependencies: ["CSystem", crypto], path: "Modules/Support"),
+        .target(name: "CLinux", path: "Modules/CLinux"),
+        .target(name: "Support", dependencies: ["CLinux", crypto], path: "Modules/Support"),
         .target(name: "FastCGI", dependencies: ["CFastCGI", "Support", logging], path: "Modules/FastCGI"),
         .target(name: "Payments", dependencies: ["Support", crypto], path: "Modules/Payments"),
         .target(name: "OrderStorage", dependencies: ["Payments"], path: "Modules/OrderStorage"),
         .target(
             name: "FlatFileStore",
-            dependencies: ["OrderStorage", "Payments", "Support", "CSystem", logging],
+            dependencies: ["OrderStorage", "Payments", "Support", "CLinux", logging],
             path: "Modules/FlatFileStore"
         ),
-        .target(name: "OutboundHTTP", path: "Modules/OutboundHTTP"),
+        .target(
+            name: "OutboundHTTP",
+            dependencies: [
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "NIOCore", package: "swift-nio"), .product(name: "NIOHTTP1", package: "swift-nio"),
+            ],
+            path: "Modules/OutboundHTTP"
+        ),
         .target(name: "TMoneyOnline", dependencies: ["Payments", "OutboundHTTP", "Support"], path: "Modules/TMoneyOnline"),
         .target(name: "MBanking", dependencies: ["Payments", "OutboundHTTP", "Support", logging], path: "Modules/MBanking"),
         // What every fuzz target shares: invariant checks that crash (so that libFuzzer keeps the input).

@@ -1,18 +1,21 @@
+import AsyncHTTPClient
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import NIOCore
+import NIOHTTP1
 
 /// One HTTP request from a worker or a background thread, answered synchronously, with a timeout that holds:
-/// the session id request to TMoney, the sandbox's notifications, the merchant's webhooks. URLSession (libcurl
-/// on Linux) does the work; this wraps it once for all three. Redirects are never followed (a POST redirected
-/// becomes a GET, and a gateway that redirects is not the gateway), and an answer longer than `maxBodyBytes` is
-/// cut off and refused rather than read whole.
+/// the session id request to TMoney, the operators' API calls, the sandbox's notifications, the merchant's
+/// webhooks. AsyncHTTPClient does the work, through one client shared by the whole process (its connection
+/// pool and event loops), so that an `OutboundHTTP` is only a timeout and a size limit and costs nothing to
+/// make. URLSession did it before, and on Linux it never freed what libcurl allocated when FoundationNetworking
+/// compared URL's host with curl's (`CFURLSessionCurlHostIsEqual`): about 90 bytes a request, found with
+/// heaptrack on a real `cross serve` (docs/performance.md).
+/// Redirects are never followed (a POST redirected becomes a GET, and a gateway that redirects is not the
+/// gateway), TLS certificates are verified against the system's roots, and an answer longer than
+/// `maxBodyBytes` is refused rather than read whole.
 public struct OutboundHTTP: Sendable {
     public let timeoutSeconds: Double
     public let maxBodyBytes: Int
-    private let session: URLSession
-    private let tasks: Tasks
 
     public struct Answer: Sendable, Equatable {
         public let status: Int
@@ -48,125 +51,95 @@ public struct OutboundHTTP: Sendable {
     public init(timeoutSeconds: Double, maxBodyBytes: Int = 1 << 20) {
         self.timeoutSeconds = timeoutSeconds
         self.maxBodyBytes = maxBodyBytes
-        let configuration = URLSessionConfiguration.ephemeral
-        // URLSession counts its timeout in whole seconds on Linux; the wait in `send` keeps the exact one.
-        configuration.timeoutIntervalForRequest = max(1, timeoutSeconds.rounded(.up))
-        configuration.timeoutIntervalForResource = max(1, timeoutSeconds.rounded(.up))
-        configuration.requestCachePolicy = .reloadIgnoringLocalAndRemoteCacheData
-        configuration.httpShouldSetCookies = false
-        configuration.httpCookieAcceptPolicy = .never
-        configuration.httpMaximumConnectionsPerHost = 64
-        let tasks = Tasks(maxBodyBytes: maxBodyBytes)
-        self.tasks = tasks
-        session = URLSession(configuration: configuration, delegate: tasks, delegateQueue: nil)
     }
 
+    /// Sends and waits for the whole answer, at most `timeoutSeconds`. Call it from a thread of its own (a
+    /// worker, a background job), never from inside an async task or on one of the client's event loops.
     public func send(_ method: String, _ url: String, headers: [(String, String)] = [], body: [UInt8]? = nil) -> Result<Answer, Failure> {
-        guard let target = URL(string: url), target.host != nil else { return .failure(.badURL) }
-        var request = URLRequest(url: target)
-        request.httpMethod = method
-        request.timeoutInterval = max(1, timeoutSeconds.rounded(.up))
-        for (name, value) in headers { request.setValue(value, forHTTPHeaderField: name) }
-        if let body { request.httpBody = Data(body) }
-        let task = session.dataTask(with: request)
-        let call = tasks.start(task)
-        task.resume()
-        if call.done.wait(timeout: .now() + timeoutSeconds) == .timedOut {
-            task.cancel()
-            tasks.forget(task)
-            return .failure(.timeout(seconds: timeoutSeconds))
+        guard let client = Self.shared.client() else { return .failure(.transport("the process is shutting down")) }
+        let request: HTTPClient.Request
+        do {
+            var fields = HTTPHeaders()
+            for (name, value) in headers { fields.replaceOrAdd(name: name, value: value) }
+            request = try HTTPClient.Request(url: url, method: HTTPMethod(rawValue: method), headers: fields, body: body.map { .bytes($0) })
+        } catch {
+            return .failure(.badURL)
         }
-        tasks.forget(task)
-        let (data, response, error, tooLarge) = call.outcome()
-        if tooLarge { return .failure(.tooLarge(bytes: maxBodyBytes)) }
-        if let error {
-            return .failure((error as NSError).code == NSURLErrorTimedOut ? .timeout(seconds: timeoutSeconds) : .transport(error.localizedDescription))
+        let deadline = NIODeadline.now() + .nanoseconds(Int64(timeoutSeconds * 1_000_000_000))
+        let response: HTTPClient.Response
+        do {
+            response = try client.execute(
+                request: request, delegate: ResponseAccumulator(request: request, maxBodySize: maxBodyBytes), deadline: deadline
+            ).wait()
+        } catch {
+            return .failure(failure(error))
         }
-        guard let http = response as? HTTPURLResponse else { return .failure(.transport("no HTTP response")) }
         var answerHeaders: [String: String] = [:]
-        for (name, value) in http.allHeaderFields {
-            if let name = name as? String, let value = value as? String { answerHeaders[name.lowercased()] = value }
+        for (name, value) in response.headers {
+            let key = name.lowercased()
+            answerHeaders[key] = answerHeaders[key].map { $0 + ", " + value } ?? value
         }
-        return .success(Answer(status: http.statusCode, headers: answerHeaders, body: data))
+        return .success(Answer(status: Int(response.status.code), headers: answerHeaders, body: response.body.map { Array($0.readableBytesView) } ?? []))
     }
 
-    /// One request in flight: what came back, and a semaphore signalled when it is over.
-    private final class Call: @unchecked Sendable {
-        let done = DispatchSemaphore(value: 0)
-        private let lock = NSLock()
-        private var data: [UInt8] = []
-        private var response: URLResponse?
-        private var error: (any Error)?
-        private var tooLarge = false
+    private func failure(_ error: any Error) -> Failure {
+        if error is ResponseAccumulator.ResponseTooBigError { return .tooLarge(bytes: maxBodyBytes) }
+        if let error = error as? HTTPClientError {
+            switch error {
+            case .deadlineExceeded, .readTimeout, .writeTimeout, .connectTimeout, .tlsHandshakeTimeout, .getConnectionFromPoolTimeout:
+                return .timeout(seconds: timeoutSeconds)
+            case .invalidURL, .emptyHost, .emptyScheme:
+                return .badURL
+            case _ where error.shortDescription == HTTPClientError.unsupportedScheme("").shortDescription:
+                return .badURL
+            default:
+                return .transport(error.shortDescription)
+            }
+        }
+        return .transport(String(describing: error))
+    }
 
-        /// Appends; false once the body is past `limit` (the task is then cancelled).
-        func append(_ bytes: Data, limit: Int) -> Bool {
+    /// Ends the process's client: its connections closed, its event loops stopped. Called once at exit, after the
+    /// last request; a send after it fails at once.
+    public static func shutDown() {
+        shared.shutDown()
+    }
+
+    private static let shared = SharedClient()
+
+    /// The one client, made at the first request (a command that sends nothing starts no event loop) and ended
+    /// by `shutDown`.
+    private final class SharedClient: @unchecked Sendable {
+        private let lock = NSLock()
+        private var made: HTTPClient?
+        private var ended = false
+
+        func client() -> HTTPClient? {
             lock.withLock {
-                if data.count + bytes.count > limit {
-                    tooLarge = true
-                    return false
-                }
-                data.append(contentsOf: bytes)
-                return true
+                if ended { return nil }
+                if let made { return made }
+                var configuration = HTTPClient.Configuration()
+                configuration.redirectConfiguration = .disallow
+                // Each call's deadline is its timeout (at most 120 s, docs/configuration.md); the connect timeout, shared by
+                // every caller, only bounds a connection that no call waits for any more.
+                configuration.timeout = .init(connect: .seconds(120))
+                // A refused connection is an answer (the endpoint is down), not something to retry until the
+                // deadline.
+                configuration.connectionPool.retryConnectionEstablishment = false
+                configuration.connectionPool.concurrentHTTP1ConnectionsPerHostSoftLimit = 64
+                configuration.decompression = .disabled
+                let client = HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+                made = client
+                return client
             }
         }
 
-        func received(_ response: URLResponse) { lock.withLock { self.response = response } }
-
-        func finish(_ error: (any Error)?) {
-            lock.withLock { self.error = error }
-            done.signal()
-        }
-
-        func outcome() -> (data: [UInt8], response: URLResponse?, error: (any Error)?, tooLarge: Bool) {
-            lock.withLock { (data, response, error, tooLarge) }
-        }
-    }
-
-    /// The session's delegate: each task's bytes into its call, redirects refused.
-    private final class Tasks: NSObject, URLSessionDataDelegate, @unchecked Sendable {
-        private let maxBodyBytes: Int
-        private let lock = NSLock()
-        private var calls: [Int: Call] = [:]
-
-        init(maxBodyBytes: Int) {
-            self.maxBodyBytes = maxBodyBytes
-        }
-
-        func start(_ task: URLSessionTask) -> Call {
-            let call = Call()
-            lock.withLock { calls[task.taskIdentifier] = call }
-            return call
-        }
-
-        func forget(_ task: URLSessionTask) {
-            _ = lock.withLock { calls.removeValue(forKey: task.taskIdentifier) }
-        }
-
-        private func call(_ task: URLSessionTask) -> Call? { lock.withLock { calls[task.taskIdentifier] } }
-
-        func urlSession(
-            _ session: URLSession, dataTask: URLSessionDataTask, didReceive response: URLResponse,
-            completionHandler: @escaping @Sendable (URLSession.ResponseDisposition) -> Void
-        ) {
-            call(dataTask)?.received(response)
-            completionHandler(.allow)
-        }
-
-        func urlSession(_ session: URLSession, dataTask: URLSessionDataTask, didReceive data: Data) {
-            guard let call = call(dataTask) else { return }
-            if !call.append(data, limit: maxBodyBytes) { dataTask.cancel() }
-        }
-
-        func urlSession(_ session: URLSession, task: URLSessionTask, didCompleteWithError error: (any Error)?) {
-            call(task)?.finish(error)
-        }
-
-        func urlSession(
-            _ session: URLSession, task: URLSessionTask, willPerformHTTPRedirection response: HTTPURLResponse,
-            newRequest request: URLRequest, completionHandler: @escaping @Sendable (URLRequest?) -> Void
-        ) {
-            completionHandler(nil)
+        func shutDown() {
+            let client: HTTPClient? = lock.withLock {
+                ended = true
+                return made
+            }
+            try? client?.syncShutdown()
         }
     }
 }

@@ -1,4 +1,4 @@
-import CSystem
+import CLinux
 import Foundation
 
 /// Work `cross serve` does beside the requests, on a thread of its own: the journal's checkpoint, the start-up

@@ -5,6 +5,7 @@ import Flooz
 import Foundation
 import Logging
 import MBanking
+import OutboundHTTP
 import Payments
 
 /// `cross reconcile`: one reconciliation pass by hand, as `cross serve` runs it in the background.
@@ -40,6 +41,7 @@ struct Reconcile: ParsableCommand {
         if let flooz = configuration.flooz { pushes.append(FloozClient(flooz, logger: logger)) }
         let result: Cashier.ReconciliationReport
         do {
+            defer { OutboundHTTP.shutDown() }
             result = try cashier.reconcile(via: pushes, credits: client, dryRun: dryRun, force: true)
         } catch {
             throw fail("\(error)")

@@ -2,6 +2,7 @@ import ArgumentParser
 import FastCGI
 import Foundation
 import Logging
+import OutboundHTTP
 import Sandbox
 
 /// `cross sandbox`: TMoney Online played locally, for development and tests (nginx serves it on 8081).
@@ -103,6 +104,7 @@ struct SandboxCommand: ParsableCommand {
                 }
             }
             server.run()
+            OutboundHTTP.shutDown()
         }
     }
 

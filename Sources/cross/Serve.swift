@@ -1,10 +1,11 @@
 import ArgumentParser
-import CSystem
+import CLinux
 import CrossApp
 import FastCGI
 import FlatFileStore
 import Foundation
 import Logging
+import OutboundHTTP
 import Support
 import WebPages
 import Webhooks
@@ -86,6 +87,7 @@ struct Serve: ParsableCommand {
         for job in jobs where !job.stop(timeout: 5) {
             logger.warning("background job still busy at exit", metadata: ["job": "\(job.name)"])
         }
+        OutboundHTTP.shutDown()
         LineLogHandler.flush()
     }
 }

@@ -72,14 +72,14 @@ def main():
         description="Cross benchmark through nginx (see the top of bench/run). Settings come from the environment: "
                     "ROUNDS, DURATION, CONNECTIONS, THREADS, WORKERS, PORT, SANDBOX_PORT, RENDER_ORDERS, FIXED_RATE "
                     "(0: no fixed-rate pass), FIXED_DURATION, BENCH_TMPDIR, BENCH_KEEP=1; soak: SOAK=1, SOAK_MINUTES, "
-                    "SOAK_INTERVAL, SOAK_RENDER_RATE, SOAK_ORDER_RATE, SOAK_TOLERANCE; CROSS_BINARY: measure this binary, no build; "
+                    "SOAK_INTERVAL, SOAK_WARMUP_MINUTES, SOAK_RSS_GROWTH_MB, SOAK_PUSH_SECONDS, SOAK_RENDER_RATE, SOAK_ORDER_RATE, SOAK_TOLERANCE; CROSS_BINARY: measure this binary, no build; "
                     "BENCH_NICE=-10: run the benchmark ahead of other work on a shared machine (root).")
     parser.add_argument("--soak", nargs="?", const=-1, type=float, metavar="MINUTES",
-                        help="run the soak instead: a steady mix for MINUTES (default 30, or SOAK_MINUTES)")
+                        help="run the soak instead: a steady mix for MINUTES (default 60, or SOAK_MINUTES)")
     args = parser.parse_args()
     soak_minutes = None
     if args.soak is not None or os.environ.get("SOAK", "") not in ("", "0"):
-        soak_minutes = args.soak if args.soak not in (None, -1) else float(os.environ.get("SOAK_MINUTES", 30))
+        soak_minutes = args.soak if args.soak not in (None, -1) else float(os.environ.get("SOAK_MINUTES", 60))
 
     for tool in ["wrk", "nginx", "cc", "swift"] + ([] if soak_minutes else ["php"]):
         if not shutil.which(tool) and not os.path.exists(f"/usr/sbin/{tool}"):
