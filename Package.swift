@@ -130,6 +130,7 @@ let package = Package(
                 "CrossApp", "Cashier", "CheckoutWeb", "MerchantAPI", "AdminDashboard", "Webhooks", "WebPages", "FlatFileStore",
                 "OrderStorage", "Payments", "TMoneyOnline", "FastCGI", "Support", "TestStack",
             ]),
+        .testTarget(name: "OutboundHTTPTests", dependencies: ["OutboundHTTP", "TestStack"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestStack", "FastCGI", "Payments", "TMoneyOnline"]),
         .testTarget(name: "BrowserTests", dependencies: ["TestStack"]),
     ],
