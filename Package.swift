@@ -138,6 +138,7 @@ let package = Package(
                 "OrderStorage", "Payments", "TMoneyOnline", "FastCGI", "Support", "TestStack",
                 .product(name: "Metrics", package: "swift-metrics"), .product(name: "Prometheus", package: "swift-prometheus"),
             ]),
+        .testTarget(name: "OutboundHTTPTests", dependencies: ["OutboundHTTP", "TestStack"]),
         .testTarget(name: "IntegrationTests", dependencies: ["TestStack", "FastCGI", "Payments", "TMoneyOnline"]),
         .testTarget(name: "BrowserTests", dependencies: ["TestStack"]),
     ],

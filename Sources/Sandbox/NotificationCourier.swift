@@ -26,9 +26,9 @@ public struct NotificationCourier: NotificationDispatcher {
             if plan.delayMilliseconds > 0 { Thread.sleep(forTimeInterval: Double(plan.delayMilliseconds) / 1000) }
             deliver(plan)
         } else {
-            // A thread of its own, never a Dispatch queue's: the send waits on URLSession, whose own work runs on
-            // Dispatch's threads; blocked queue threads starved it (on 2 cores, four callbacks at once each waited
-            // for their timeout, and one got through a second).
+            // A thread of its own, never a Dispatch queue's: the send blocks its thread until the answer, and blocked
+            // queue threads starve whatever else runs on Dispatch (when the sends went through URLSession, whose work
+            // runs there, four callbacks at once on 2 cores each waited for their timeout).
             startThread { [self] in
                 if plan.delayMilliseconds > 0 { Thread.sleep(forTimeInterval: Double(plan.delayMilliseconds) / 1000) }
                 deliver(plan)
