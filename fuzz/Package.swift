@@ -31,12 +31,14 @@ let fuzzTargets: [(name: String, modules: [String])] = [
 
 let logging: Target.Dependency = .product(name: "Logging", package: "swift-log")
 let crypto: Target.Dependency = .product(name: "Crypto", package: "swift-crypto")
+let metrics: Target.Dependency = .product(name: "Metrics", package: "swift-metrics")
 
 let package = Package(
     name: "cross-fuzz",
     dependencies: [
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
+        .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.0"),
     ],
@@ -45,12 +47,12 @@ let package = Package(
         .systemLibrary(name: "CFastCGI", path: "Modules/CFastCGI", providers: [.apt(["libfcgi-dev"])]),
         .target(name: "CLinux", path: "Modules/CLinux"),
         .target(name: "Support", dependencies: ["CLinux", crypto], path: "Modules/Support"),
-        .target(name: "FastCGI", dependencies: ["CFastCGI", "Support", logging], path: "Modules/FastCGI"),
+        .target(name: "FastCGI", dependencies: ["CFastCGI", "Support", logging, metrics], path: "Modules/FastCGI"),
         .target(name: "Payments", dependencies: ["Support", crypto], path: "Modules/Payments"),
         .target(name: "OrderStorage", dependencies: ["Payments"], path: "Modules/OrderStorage"),
         .target(
             name: "FlatFileStore",
-            dependencies: ["OrderStorage", "Payments", "Support", "CLinux", logging],
+            dependencies: ["OrderStorage", "Payments", "Support", "CLinux", logging, metrics],
             path: "Modules/FlatFileStore"
         ),
         .target(

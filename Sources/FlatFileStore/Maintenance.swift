@@ -111,7 +111,7 @@ extension FlatFileStore {
             for segment in removed {
                 unlink(folder.segmentPath(segment))
                 logger.info("journal segment removed by retention", metadata: [
-                    "segment": "\(JournalFolder.segmentName(segment))", "retention_days": "\(retention / 86_400)",
+                    "segment": "\(JournalFolder.segmentName(segment))", "retention_seconds": "\(retention)",
                 ])
             }
             try FileSystem.syncDirectory(folder.path)

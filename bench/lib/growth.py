@@ -162,8 +162,9 @@ def run(stack, tools):
         stack.check_alive()
         time.sleep(2)
     restart_cross(stack)
-    # The retention pass runs in the background after the start: wait until sent/ holds no old event.
-    deadline = time.time() + 60
+    # The retention pass runs in the background after the start (it reads each event's delivery time): wait
+    # until sent/ holds no old event.
+    deadline = time.time() + 600
     while time.time() < deadline and folder_size(os.path.join(data, "outbox", "sent"))[0] > 2:
         time.sleep(1)
     final = snapshot(data)
