@@ -84,11 +84,7 @@ extension FlatFileStore {
                     let folder = report.folder + "/" + shard
                     try FileSystem.makeDurableDirectory(folder)
                     let archived = folder + "/" + file
-                    let temporary = archived + ".tmp.\(getpid())"
-                    unlink(temporary)
-                    try FileSystem.writeNewFile(temporary, JSONBytes.encode(order) + [UInt8(ascii: "\n")], sync: true)
-                    try FileSystem.rename(temporary, archived)
-                    try FileSystem.syncDirectory(folder)
+                    try FileSystem.replaceDurably(archived, with: JSONBytes.encode(order) + [UInt8(ascii: "\n")], via: archived + ".tmp.\(getpid())")
                     // An older copy in another dated folder (moved back, then archived again) is out of date.
                     for other in archiveFolders() where other != report.folder {
                         unlink(other + "/" + shard + "/" + file)
@@ -118,12 +114,7 @@ extension FlatFileStore {
                     guard seen.insert(file).inserted else { continue }
                     // Moved back and changed since: the live file is the order.
                     guard !FileSystem.exists(directory + "/orders/" + shard + "/" + file) else { continue }
-                    let path = folder + "/" + shard + "/" + file
-                    do {
-                        if let order = try decode(at: path) { results.append(.success(order)) }
-                    } catch {
-                        results.append(.failure(error))
-                    }
+                    if let result = read(folder + "/" + shard + "/" + file) { results.append(result) }
                 }
             }
         }

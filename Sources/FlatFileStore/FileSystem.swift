@@ -53,6 +53,21 @@ enum FileSystem {
         }
     }
 
+    /// Replaces `path` with `bytes` whole and durably: written and synced in `temporary` (a name no other writer
+    /// uses), renamed over `path`, then `path`'s folder synced. A crash leaves the old file or the new, never half.
+    static func replaceDurably(_ path: String, with bytes: [UInt8], via temporary: String) throws(StoreError) {
+        unlink(temporary)
+        try writeNewFile(temporary, bytes, sync: true)
+        try rename(temporary, path)
+        try syncDirectory((path as NSString).deletingLastPathComponent)
+    }
+
+    /// Whether the process that named a leftover temporary file after itself is gone (so that nobody can
+    /// finish that write any more); a name without a readable pid counts as gone.
+    static func writerIsGone(_ pid: Int32?) -> Bool {
+        pid.map { kill($0, 0) != 0 && errno == ESRCH } ?? true
+    }
+
     static func writeAll(_ fd: Int32, _ bytes: [UInt8], path: String) throws(StoreError) {
         var offset = 0
         while offset < bytes.count {

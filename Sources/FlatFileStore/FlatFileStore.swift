@@ -121,6 +121,15 @@ public final class FlatFileStore: OrderStore {
         ])
     }
 
+    /// The order file at `path` for a listing: the order, or why it cannot be read; nil when it is gone.
+    func read(_ path: String) -> Swift.Result<Order, StoreError>? {
+        do {
+            return try decode(at: path).map { .success($0) }
+        } catch {
+            return .failure(error)
+        }
+    }
+
     func decode(at path: String) throws(StoreError) -> Order? {
         guard let bytes = try FileSystem.read(path) else { return nil }
         return try decode(bytes, path: path)
@@ -292,12 +301,7 @@ public final class FlatFileStore: OrderStore {
         let orders = directory + "/orders"
         for shard in FileSystem.listDirectory(orders).sorted() {
             for file in FileSystem.listDirectory(orders + "/" + shard).sorted() where file.hasSuffix(".json") {
-                let path = orders + "/" + shard + "/" + file
-                do {
-                    if let order = try decode(at: path) { results.append(.success(order)) }
-                } catch {
-                    results.append(.failure(error))
-                }
+                if let result = read(orders + "/" + shard + "/" + file) { results.append(result) }
             }
         }
         return results

@@ -136,8 +136,6 @@ struct JournalFolder: Sendable {
     }
 
     private func replace(_ target: String, with value: some Encodable) throws(StoreError) {
-        let temporary = target + ".tmp.\(getpid())"
-        unlink(temporary)
         let bytes: [UInt8]
         do {
             let encoder = JSONEncoder()
@@ -146,9 +144,7 @@ struct JournalFolder: Sendable {
         } catch {
             throw .unavailable("\(error)")
         }
-        try FileSystem.writeNewFile(temporary, bytes)
-        try FileSystem.rename(temporary, target)
-        try FileSystem.syncDirectory(path)
+        try FileSystem.replaceDurably(target, with: bytes, via: target + ".tmp.\(getpid())")
     }
 
     /// A journal written before segments (`journal/journal.jsonl`) becomes the first segment, by a rename under

@@ -37,7 +37,7 @@ struct Outbox: WebhookOutbox {
         try FileSystem.makeDurableDirectory(scratch)
         for name in FileSystem.listDirectory(scratch) {
             let pid = name.split(separator: ".").dropFirst().first.flatMap { Int32($0) }
-            if pid.map({ kill($0, 0) != 0 && errno == ESRCH }) ?? true { unlink(scratch + "/" + name) }
+            if FileSystem.writerIsGone(pid) { unlink(scratch + "/" + name) }
         }
         let mark = (try? FileSystem.read(removedBeforePath)).flatMap { $0 }.flatMap { Int64(String(decoding: $0, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines)) }
         removedBefore.withLock { $0 = mark ?? 0 }
@@ -187,9 +187,7 @@ struct Outbox: WebhookOutbox {
         if cutoff.seconds > removedBefore.withLock({ $0 }) {
             let temporary = scratch + "/removed-before.\(getpid()).\(Self.writes.add(1, ordering: .relaxed).newValue)"
             do {
-                try FileSystem.writeNewFile(temporary, Array("\(cutoff.seconds)\n".utf8), sync: true)
-                try FileSystem.rename(temporary, removedBeforePath)
-                try FileSystem.syncDirectory(top)
+                try FileSystem.replaceDurably(removedBeforePath, with: Array("\(cutoff.seconds)\n".utf8), via: temporary)
                 removedBefore.withLock { $0 = cutoff.seconds }
             } catch {
                 sweep.problems.append("\(error)")

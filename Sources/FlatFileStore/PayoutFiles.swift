@@ -33,11 +33,7 @@ extension FlatFileStore: PayoutStore {
 
     private func writePayout(_ payout: Payout) throws(StoreError) {
         let path = payoutPath(payout.reference)
-        let temporary = path + ".tmp.\(getpid())"
-        unlink(temporary)
-        try FileSystem.writeNewFile(temporary, JSONBytes.encoded(payout) + [UInt8(ascii: "\n")], sync: true)
-        try FileSystem.rename(temporary, path)
-        try FileSystem.syncDirectory(payoutsDirectory)
+        try FileSystem.replaceDurably(path, with: JSONBytes.encoded(payout) + [UInt8(ascii: "\n")], via: path + ".tmp.\(getpid())")
     }
 
     public func create(_ payout: Payout, admit: ([Payout]) -> String?) throws(StoreError) -> PayoutCreation {

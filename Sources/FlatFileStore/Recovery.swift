@@ -203,11 +203,7 @@ extension FlatFileStore {
         }
         if let current, current.revision >= snapshot.revision { return false }
         try FileSystem.makeDurableDirectory(directory + "/orders/" + key.hex.prefix(3))
-        let temporary = path + ".tmp.recovery.\(getpid())"
-        unlink(temporary)
-        try FileSystem.writeNewFile(temporary, bytes)
-        try FileSystem.rename(temporary, path)
-        try FileSystem.syncDirectory(directory + "/orders/" + key.hex.prefix(3))
+        try FileSystem.replaceDurably(path, with: bytes, via: path + ".tmp.recovery.\(getpid())")
         logger.warning("order restored from the journal", metadata: [
             "ref": "\(snapshot.ref)", "order": "\(key)", "revision": "\(snapshot.revision)",
             "file_revision": "\(current.map { String($0.revision) } ?? (damage == nil ? "missing" : "damaged"))",
@@ -228,7 +224,7 @@ extension FlatFileStore {
                 if file.contains(".tmp.") {
                     // `<key>.json.tmp.<pid>.<revision>`: only a process that is gone cannot finish it.
                     let pid = file.split(separator: ".").dropFirst(3).first.flatMap { Int32($0) }
-                    if pid.map({ kill($0, 0) != 0 && errno == ESRCH }) ?? true {
+                    if FileSystem.writerIsGone(pid) {
                         unlink(path)
                         report.temporaryFilesRemoved += 1
                     }
